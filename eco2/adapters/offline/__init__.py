@@ -1,0 +1,1 @@
+"""The embedded default: answers without any API key (offline classifier, composer, summariser)."""

@@ -1,0 +1,103 @@
+"""Writes a helpful Korean answer from the subagents' results, with no language model.
+
+The composer is the embedded default's answer writer and also the fallback when the LLM fails mid-answer.
+It streams word-sized pieces through the same token path an LLM uses, so readers cannot tell the two apart.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from eco2.domain.subagents import ResultStatus, SubagentResult
+from eco2.ports.llm import AnswerInput
+
+_OPENERS = {
+    "waste": "분리배출 방법을 알려드릴게요.",
+    "bulk_waste": "대형폐기물 배출 방법을 정리해 드릴게요.",
+    "character": "이코에코 캐릭터 이야기를 해 드릴게요.",
+    "location": "근처 장소를 찾아봤어요.",
+    "weather": "날씨 정보를 확인해 봤어요.",
+    "web_search": "웹에서 찾아본 내용이에요.",
+    "collection_point": "수거함 위치를 찾아봤어요.",
+    "recyclable_price": "재활용품 시세를 알려드릴게요.",
+    "image_generation": "이미지 생성 요청을 처리했어요.",
+    "general": "",
+}
+
+_LABELS = {
+    "vision": "사진 속 품목 인식",
+    "waste_rag": "분리배출 규칙",
+    "weather": "날씨",
+    "bulk_waste": "대형폐기물 정보",
+    "character": "캐릭터 정보",
+    "location": "장소 검색",
+    "web_search": "웹 검색",
+    "collection_point": "수거함 위치",
+    "recyclable_price": "재활용품 시세",
+    "image_generation": "이미지 생성",
+    "general": "일반 안내",
+}
+
+_REASONS = {
+    ResultStatus.NOT_CONFIGURED: "아직 연결되지 않았어요",
+    ResultStatus.TIMEOUT: "응답이 늦어 기다리지 못했어요",
+    ResultStatus.FAILED: "일시적인 오류로 가져오지 못했어요",
+    ResultStatus.EMPTY: "찾은 결과가 없어요",
+    ResultStatus.WEAK: "정확히 맞는 정보를 찾지 못했어요",
+    ResultStatus.NEEDS_INPUT: "추가 정보가 필요해요",
+}
+
+_PIECE = re.compile(r"\S+\s*|\s+")
+
+
+def label(name: str) -> str:
+    """Korean label of a subagent, for "what is missing" sentences."""
+    return _LABELS.get(name, name)
+
+
+def compose(answer_input: AnswerInput) -> str:
+    """The whole answer text for ``answer_input``."""
+    primary = answer_input.intents[0] if answer_input.intents else "general"
+    parts: list[str] = []
+    opener = _OPENERS.get(primary, "")
+    if opener:
+        parts.append(opener)
+    usable = [r for r in answer_input.results if r.status is ResultStatus.OK and r.summary]
+    parts.extend(r.summary.strip() for r in usable)
+    needs = [r for r in answer_input.results if r.status is ResultStatus.NEEDS_INPUT and r.summary]
+    parts.extend(r.summary.strip() for r in needs)
+    if answer_input.missing:
+        parts.append(_missing_sentence(answer_input.results, answer_input.missing))
+    if not usable and not needs:
+        parts.append(
+            "지금은 이 질문에 대한 정확한 정보를 찾지 못했어요. 품목 이름이나 지역을 조금 더 구체적으로 "
+            "알려주시면 다시 찾아볼게요."
+        )
+    return "\n\n".join(p for p in parts if p)
+
+
+def _missing_sentence(results: tuple[SubagentResult, ...], missing: tuple[str, ...]) -> str:
+    by_name = {r.name: r for r in results}
+    lines = []
+    for name in missing:
+        result = by_name.get(name)
+        reason = _REASONS.get(result.status, "가져오지 못했어요") if result else "가져오지 못했어요"
+        lines.append(f"- {label(name)}: {reason}")
+    return "참고로 다음 정보는 이번 답변에 담지 못했어요.\n" + "\n".join(lines)
+
+
+def pieces(text: str) -> Iterator[str]:
+    """Split text into word-sized pieces (each keeps its trailing whitespace), like LLM tokens."""
+    for match in _PIECE.finditer(text):
+        yield match.group(0)
+
+
+class ComposerAnswerWriter:
+    """Implements ``AnswerWriterPort`` offline."""
+
+    provider = "offline"
+
+    def stream(self, answer_input: AnswerInput) -> Iterator[str]:
+        """Yield the composed answer piece by piece."""
+        yield from pieces(compose(answer_input))

@@ -1,0 +1,88 @@
+"""Intent classification with structured output; falls back to the offline classifier on failure.
+
+The fallback keeps a chat answerable when the model is down or returns something unparsable: the intent
+step must never be the reason a job fails.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from eco2.adapters.openai.client import chat_model, translate
+from eco2.config import Settings
+from eco2.domain.intents import Intent, IntentResult, IntentScore
+from eco2.ports.llm import IntentClassifierPort
+
+log = logging.getLogger(__name__)
+
+IntentName = Literal[
+    "waste",
+    "bulk_waste",
+    "character",
+    "location",
+    "weather",
+    "web_search",
+    "collection_point",
+    "recyclable_price",
+    "image_generation",
+    "general",
+]
+
+SYSTEM_PROMPT = """당신은 한국어 분리배출 도우미 '이코에코'의 의도 분류기입니다.
+사용자 메시지를 다음 의도 중 하나 이상으로 분류하세요 (가장 중요한 것이 먼저, 최대 3개):
+- waste: 특정 물건/재질을 어떻게 분리배출하는지 (수거함 종류, 세척, 라벨, 음식물 여부, 전지·형광등·의약품 등)
+- bulk_waste: 가구·대형가전 등 대형폐기물 신고, 스티커, 수수료, 수거 절차
+- character: 이코에코 캐릭터(이코, 페티, 메탈리, 페이피, 플리, 비니, 폼이, 글래시 등), 보상, 수집
+- location: 근처 가게나 시설 찾기 (재활용센터, 제로웨이스트샵, 리필스테이션, 고물상 등)
+- weather: 날씨, 비·눈, 예보 (오늘 배출해도 되는지 날씨 때문에 묻는 경우 포함)
+- web_search: 뉴스, 최근 정책 변화, 행사 등 웹에서 최신 정보를 찾아야 하는 질문
+- collection_point: 폐건전지·폐형광등·의류·폐의약품 수거함, 무인회수기 위치
+- recyclable_price: 폐지·고철·캔·페트 등 재활용품 시세, kg당 가격
+- image_generation: 그림, 포스터, 이미지 생성 요청
+- general: 인사, 감사, 잡담, 서비스 소개, 일반 환경 상식
+이전 대화가 주어지면 짧은 후속 질문("그럼 캔은?")은 이전 주제를 따릅니다.
+confidence는 0과 1 사이 숫자입니다."""
+
+
+class _Scored(BaseModel):
+    intent: IntentName
+    confidence: float = Field(ge=0.0, le=1.0)
+
+
+class IntentOutput(BaseModel):
+    """The structured output the model must return."""
+
+    intents: list[_Scored] = Field(min_length=1, max_length=3)
+
+
+class OpenAIIntentClassifier:
+    """Implements ``IntentClassifierPort`` with langchain-openai structured output."""
+
+    provider = "openai"
+
+    def __init__(self, settings: Settings, fallback: IntentClassifierPort) -> None:
+        model = chat_model(settings, settings.openai_intent_model, streaming=False, temperature=0.0)
+        self._structured = model.with_structured_output(IntentOutput)
+        self._fallback = fallback
+
+    def classify(self, message: str, history: Sequence[str] = ()) -> IntentResult:
+        """Ask the model; on any model failure use the offline classifier."""
+        context = "\n".join(f"- {h}" for h in history[-4:])
+        user = f"이전 사용자 메시지:\n{context}\n\n메시지: {message}" if context else f"메시지: {message}"
+        try:
+            output = self._structured.invoke([("system", SYSTEM_PROMPT), ("user", user)])
+            if not isinstance(output, IntentOutput):
+                raise TypeError("unexpected structured output")
+        except Exception as exc:
+            log.warning("intent model failed (%s); using the offline classifier", translate(exc))
+            return self._fallback.classify(message, history)
+        scores: dict[Intent, float] = {}
+        for item in output.intents:
+            scores.setdefault(Intent(item.intent), item.confidence)
+        return IntentResult(
+            intents=tuple(IntentScore(intent, conf) for intent, conf in scores.items()), provider=self.provider
+        )

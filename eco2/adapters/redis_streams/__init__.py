@@ -1,0 +1,5 @@
+"""Redis Streams implementation of the event stream port (writer with coalescing, reader, snapshot)."""
+
+from eco2.adapters.redis_streams.events import RedisStreamsEvents, RedisJobEvents
+
+__all__ = ["RedisJobEvents", "RedisStreamsEvents"]

@@ -1,0 +1,63 @@
+-- Append a batch of events to one job's stream and update its snapshot, atomically.
+--
+-- Why Lua: seq numbers come from one INCR per event, the snapshot's answer is extended by the
+-- token deltas only (never resent from the client), and the "exactly one terminal event, last"
+-- rule is enforced by the server, whichever worker process writes.
+--
+-- KEYS[1] events stream, KEYS[2] snapshot hash, KEYS[3] seq counter
+-- ARGV[1] now_ms, ARGV[2] ttl after the job ends, ARGV[3] safety ttl while running,
+-- ARGV[4] traceparent ('' when tracing is off), ARGV[5] writer id, ARGV[6] batch number,
+-- then 4 values per event: type, a, b, c
+--   stage: stage, status, intent | token: node, delta, '' | reset: '', '', ''
+--   needs_input/error: data_json, '', '' | done: data_json (without "answer"), intent, ''
+-- Returns {last_seq, code}: code 0 written, 1 batch already applied (client retry), 2 job finished.
+local snap = KEYS[2]
+local state = redis.call('HMGET', snap, 'status', 'writer', 'batch', 'answer')
+if state[1] == 'done' or state[1] == 'error' then
+  return {tonumber(redis.call('GET', KEYS[3]) or '0'), 2}
+end
+if state[2] == ARGV[5] and tonumber(state[3] or '0') >= tonumber(ARGV[6]) then
+  return {tonumber(redis.call('GET', KEYS[3]) or '0'), 1}
+end
+local answer = state[4] or ''
+local now = ARGV[1]
+local tp = ARGV[4]
+local seq = 0
+local status = 'running'
+local intent = nil
+for i = 7, #ARGV, 4 do
+  local t, a, b, c = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  if status ~= 'running' then break end
+  seq = redis.call('INCR', KEYS[3])
+  local f = {'seq', tostring(seq), 'type', t, 'ts', now}
+  if t == 'token' then
+    f[#f + 1] = 'node'; f[#f + 1] = a; f[#f + 1] = 'delta'; f[#f + 1] = b
+    answer = answer .. b
+  elseif t == 'stage' then
+    f[#f + 1] = 'stage'; f[#f + 1] = a; f[#f + 1] = 'status'; f[#f + 1] = b
+    if c ~= '' then f[#f + 1] = 'intent'; f[#f + 1] = c; intent = c end
+  elseif t == 'reset' then
+    answer = ''
+  elseif t == 'done' then
+    local data = '{"answer":' .. cjson.encode(answer)
+    if a ~= '{}' then data = data .. ',' .. string.sub(a, 2) else data = data .. '}' end
+    f[#f + 1] = 'data'; f[#f + 1] = data
+    if b ~= '' then intent = b end
+    status = 'done'
+  else
+    f[#f + 1] = 'data'; f[#f + 1] = a
+    if t == 'error' then status = 'error' end
+  end
+  if tp ~= '' then f[#f + 1] = 'traceparent'; f[#f + 1] = tp end
+  redis.call('XADD', KEYS[1], '*', unpack(f))
+end
+local h = {'status', status, 'last_seq', tostring(seq), 'answer', answer, 'updated_ms', now,
+           'writer', ARGV[5], 'batch', ARGV[6]}
+if intent then h[#h + 1] = 'intent'; h[#h + 1] = intent end
+redis.call('HSET', snap, unpack(h))
+local ttl = ARGV[3]
+if status ~= 'running' then ttl = ARGV[2] end
+redis.call('EXPIRE', KEYS[1], ttl)
+redis.call('EXPIRE', snap, ttl)
+redis.call('EXPIRE', KEYS[3], ttl)
+return {seq, 0}

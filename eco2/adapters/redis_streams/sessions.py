@@ -1,0 +1,50 @@
+"""Redis implementation of the session queue (one Lua script, so admit/release are atomic)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from importlib import resources
+from typing import Any
+
+import redis
+
+from eco2.errors import StreamError
+from eco2.ports.sessions import Admission
+
+_SCRIPT = resources.files("eco2.adapters.redis_streams").joinpath("sessions.lua").read_text("utf-8")
+
+
+class RedisSessionQueue:
+    """Implements ``SessionQueuePort`` with a lease key and a waiting list per session."""
+
+    def __init__(self, client: redis.Redis, prefix: str = "eco2", queue_ttl_s: int = 86400) -> None:
+        self._prefix = prefix
+        self._queue_ttl_s = queue_ttl_s
+        self._script = client.register_script(_SCRIPT)
+
+    def _keys(self, session_id: str) -> list[str]:
+        base = f"{self._prefix}:session:{session_id}"
+        return [f"{base}:active", f"{base}:queue"]
+
+    def _call(self, session_id: str, args: list[str | int]) -> Any:
+        try:
+            return self._script(keys=self._keys(session_id), args=args)
+        except redis.RedisError as exc:
+            raise StreamError(f"session queue failed: {type(exc).__name__}") from exc
+
+    def admit(self, session_id: str, job_id: str, kwargs: Mapping[str, Any], lease_s: float) -> Admission:
+        """Run now, or wait; may hand back a waiting job whose predecessor's lease expired."""
+        payload = json.dumps(dict(kwargs), ensure_ascii=False, sort_keys=True)
+        run_now, promoted = self._call(
+            session_id, ["admit", job_id, payload, int(lease_s * 1000), self._queue_ttl_s]
+        )
+        return Admission(run_now=bool(run_now), promoted=json.loads(promoted) if promoted else None)
+
+    def release(self, session_id: str, job_id: str, lease_s: float) -> Mapping[str, Any] | None:
+        """Hand the session to the next waiting job."""
+        head = self._call(session_id, ["release", job_id, "", int(lease_s * 1000), self._queue_ttl_s])
+        if not head:
+            return None
+        loaded: dict[str, Any] = json.loads(head)
+        return loaded

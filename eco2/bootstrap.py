@@ -1,0 +1,178 @@
+"""Composition root: the one place that chooses adapters and wires the chat service.
+
+Every dependency has a default built from :class:`Settings`; keyword overrides let tests, benchmarks and
+``--inline`` swap in other parts without touching the rest (cosmicpython's bootstrap pattern).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.retry import Retry
+
+from eco2.adapters.checkpoint import make_checkpointer
+from eco2.adapters.offline.composer import ComposerAnswerWriter
+from eco2.adapters.redis_streams import RedisStreamsEvents
+from eco2.adapters.redis_streams.sessions import RedisSessionQueue
+from eco2.config import Settings
+from eco2.errors import ConfigError
+from eco2.orchestrator.graph import ChatGraph, build_graph
+from eco2.orchestrator.nodes import NodeDeps, Nodes
+from eco2.orchestrator.service import ChatService, ServiceLimits
+from eco2.ports.dispatch import DispatchPort
+from eco2.ports.events import EventStreamPort
+from eco2.ports.llm import AnswerWriterPort, IntentClassifierPort
+from eco2.ports.sessions import SessionQueuePort
+from eco2.ports.subagents import SubagentPort
+from eco2.subagents.registry import REGISTRY
+from eco2.subagents.runner import SubagentObserver, SubagentRunner
+
+
+@dataclass(frozen=True, slots=True)
+class Container:
+    """Everything a process needs, built once."""
+
+    settings: Settings
+    events: EventStreamPort
+    sessions: SessionQueuePort
+    service: ChatService
+    runner: SubagentRunner
+    classifier: IntentClassifierPort
+    graph: ChatGraph
+
+
+def redis_client(url: str) -> redis.Redis:
+    """A Redis client that retries connection errors with jittered backoff (writes are idempotent)."""
+    return redis.Redis.from_url(
+        url,
+        retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=1.0), retries=3),
+        retry_on_error=[redis.ConnectionError, redis.TimeoutError],
+        health_check_interval=30,
+        socket_timeout=10,
+        socket_connect_timeout=5,
+    )
+
+
+def default_classifier(settings: Settings) -> IntentClassifierPort:
+    """OpenAI structured output when a key is configured, else the offline classifier."""
+    from eco2.intent.offline import OfflineIntentClassifier
+
+    offline: IntentClassifierPort = OfflineIntentClassifier.default()
+    if settings.use_openai:
+        from eco2.adapters.openai.intent import OpenAIIntentClassifier
+
+        return OpenAIIntentClassifier(settings, fallback=offline)
+    return offline
+
+
+def default_writer(settings: Settings) -> AnswerWriterPort:
+    """``ChatOpenAI`` streaming when a key is configured, else the offline composer."""
+    if settings.use_openai:
+        from eco2.adapters.openai.answer import OpenAIAnswerWriter
+
+        return OpenAIAnswerWriter(settings)
+    return ComposerAnswerWriter()
+
+
+def default_subagents(settings: Settings) -> dict[str, SubagentPort]:
+    """One implementation per registry entry."""
+    from eco2.subagents.catalog import build_subagents
+
+    return build_subagents(settings)
+
+
+def bootstrap(
+    settings: Settings | None = None,
+    *,
+    dispatcher: DispatchPort,
+    events: EventStreamPort | None = None,
+    sessions: SessionQueuePort | None = None,
+    classifier: IntentClassifierPort | None = None,
+    writer: AnswerWriterPort | None = None,
+    subagents: Mapping[str, SubagentPort] | None = None,
+    checkpointer: BaseCheckpointSaver[Any] | None = None,
+    timeout_errors: tuple[type[BaseException], ...] = (),
+    subagent_observer: SubagentObserver | None = None,
+    on_built: Callable[[Container], None] | None = None,
+) -> Container:
+    """Build the container; every keyword replaces one default."""
+    settings = settings or Settings.from_env()
+    client: redis.Redis | None = None
+    if events is None or sessions is None:
+        client = redis_client(settings.stream_redis_url)
+    if events is None:
+        assert client is not None
+        events = RedisStreamsEvents(
+            client,
+            prefix=settings.stream_prefix,
+            ttl_s=settings.stream_ttl_s,
+            flush_ms=settings.token_flush_ms,
+            running_ttl_s=max(86400, settings.job_timeout_s * 10),
+        )
+    if sessions is None:
+        assert client is not None
+        sessions = RedisSessionQueue(client, prefix=settings.stream_prefix)
+    implementations = dict(subagents) if subagents is not None else default_subagents(settings)
+    missing = [spec.name for spec in REGISTRY if spec.name not in implementations]
+    if missing:
+        raise ConfigError(f"no implementation for subagent(s): {', '.join(missing)}")
+    classifier = classifier or default_classifier(settings)
+    deps = NodeDeps(
+        classifier=classifier,
+        writer=writer or default_writer(settings),
+        fallback_writer=ComposerAnswerWriter(),
+        history_turns=settings.history_turns,
+        summary_max_chars=settings.summary_max_chars,
+    )
+    graph = build_graph(Nodes(deps), checkpointer or make_checkpointer(settings.checkpoint_url))
+    runner = SubagentRunner(implementations, events, timeout_errors, subagent_observer)
+    service = ChatService(
+        graph,
+        events,
+        dispatcher,
+        sessions,
+        ServiceLimits(job_timeout_s=settings.job_timeout_s),
+        timeout_errors,
+    )
+    container = Container(settings, events, sessions, service, runner, classifier, graph)
+    if on_built is not None:
+        on_built(container)
+    return container
+
+
+def bootstrap_inline(
+    settings: Settings | None = None,
+    listener: Callable[[str, dict[str, str]], None] | None = None,
+    **overrides: Any,
+) -> tuple[Container, Any]:
+    """The whole pipeline in one process (no broker, no Redis) for ``eco2 chat --inline``.
+
+    Returns the container and the in-memory event store (to follow the job).
+    """
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    from eco2.adapters.memory.events import MemoryEvents
+    from eco2.adapters.memory.sessions import MemorySessionQueue
+    from eco2.dispatch.inline import InlineDispatcher
+
+    settings = settings or Settings.from_env()
+    events = MemoryEvents(listener)
+    implementations = overrides.pop("subagents", None) or default_subagents(settings)
+    runner = SubagentRunner(implementations, events)
+    dispatcher = InlineDispatcher(runner)
+    container = bootstrap(
+        settings,
+        dispatcher=dispatcher,
+        events=events,
+        sessions=MemorySessionQueue(),
+        subagents=implementations,
+        checkpointer=overrides.pop("checkpointer", None) or InMemorySaver(),
+        **overrides,
+    )
+    dispatcher.bind(container.service)
+    return container, events

@@ -1,0 +1,108 @@
+"""``eco2 chat``: send one message to the running workers (or run it inline) and show the answer live."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import uuid
+from typing import Any
+
+from eco2.cli.render import LiveRenderer
+from eco2.config import Settings
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_TIMEOUT = 0, 1, 2, 3
+
+
+def add_parser(sub: Any) -> None:
+    """Register the ``chat`` subcommand."""
+    p = sub.add_parser("chat", help="send a message and stream the answer")
+    p.add_argument("message")
+    p.add_argument("--session", help="session id (multi-turn memory)")
+    p.add_argument("--user", help="user id")
+    p.add_argument("--lat", type=float, help="latitude of the user")
+    p.add_argument("--lon", type=float, help="longitude of the user")
+    p.add_argument("--image", help="image URL to look at")
+    p.add_argument("--job-id", help="job id (default: a new uuid)")
+    p.add_argument("--json", action="store_true", help="print one JSON object at the end")
+    p.add_argument("--inline", action="store_true", help="run the pipeline in this process (no broker)")
+    p.add_argument("--timeout", type=float, default=None, help="seconds to wait (default: job timeout + 10)")
+    p.set_defaults(func=run)
+
+
+def build_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """The contract kwargs for the message."""
+    kwargs: dict[str, Any] = {"job_id": args.job_id or f"cli-{uuid.uuid4().hex}", "message": args.message}
+    if args.session:
+        kwargs["session_id"] = args.session
+    if args.user:
+        kwargs["user_id"] = args.user
+    if (args.lat is None) != (args.lon is None):
+        raise SystemExit("--lat and --lon go together")
+    if args.lat is not None:
+        kwargs["user_location"] = {"latitude": args.lat, "longitude": args.lon}
+    if args.image:
+        kwargs["image_url"] = args.image
+    return kwargs
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the subcommand."""
+    settings = Settings.from_env()
+    kwargs = build_kwargs(args)
+    renderer = LiveRenderer(kwargs["job_id"], quiet=args.json)
+    timeout = args.timeout if args.timeout is not None else settings.job_timeout_s + 10
+    if args.inline:
+        _run_inline(settings, kwargs, renderer)
+    else:
+        _run_remote(settings, kwargs, renderer, timeout)
+    return finish(renderer, args.json)
+
+
+def _run_inline(settings: Settings, kwargs: dict[str, Any], renderer: LiveRenderer) -> None:
+    from eco2.bootstrap import bootstrap_inline
+
+    container, _ = bootstrap_inline(settings, listener=lambda _job, fields: renderer.apply(fields))
+    container.service.accept((), kwargs)
+
+
+def _run_remote(settings: Settings, kwargs: dict[str, Any], renderer: LiveRenderer, timeout: float) -> None:
+    from celery import Celery
+
+    from eco2.adapters.redis_streams import RedisStreamsEvents
+    from eco2.bootstrap import redis_client
+
+    # Exactly what an external backend does: no eco2 task import, just the public name and queue.
+    client_app = Celery(broker=settings.broker_url)
+    client_app.send_task("eco2.chat.process", kwargs=kwargs, queue="eco2.chat")
+    events = RedisStreamsEvents(redis_client(settings.stream_redis_url), prefix=settings.stream_prefix)
+    for _sid, fields in events.follow(kwargs["job_id"], timeout_s=timeout):
+        renderer.apply(fields)
+
+
+def finish(renderer: LiveRenderer, as_json: bool) -> int:
+    """Print the JSON summary if asked; map the outcome to an exit code."""
+    outcome = renderer.outcome
+    if as_json:
+        data = outcome.data
+        print(
+            json.dumps(
+                {
+                    "job_id": outcome.job_id,
+                    "status": outcome.status,
+                    "intent": outcome.intent,
+                    "answer": outcome.answer,
+                    "sources": data.get("sources", []),
+                    "subagents": data.get("subagents", {}),
+                    "partial": data.get("partial", False),
+                    "error": data if outcome.status == "error" else None,
+                },
+                ensure_ascii=False,
+            )
+        )
+    if outcome.status == "done":
+        return EXIT_OK
+    if outcome.status == "error":
+        return EXIT_ERROR
+    print(f"eco2: no answer for {outcome.job_id} in time (are workers running?)", file=sys.stderr)
+    return EXIT_TIMEOUT

@@ -1,0 +1,182 @@
+"""Settings: the only place that reads the environment.
+
+Everything else receives a :class:`Settings` (or a piece of it) from the composition root, so tests build
+settings from a plain dict and nothing reads ``os.environ`` behind anyone's back. Secrets are wrapped in
+:class:`Secret`, whose ``repr`` is masked, so a settings object can be logged or traced without leaking.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from eco2.errors import ConfigError
+
+
+@dataclass(frozen=True, slots=True)
+class Secret:
+    """A credential; ``str()`` and ``repr()`` never show it, only :meth:`reveal` does."""
+
+    _value: str = field(repr=False)
+
+    def reveal(self) -> str:
+        """The raw value, for the one adapter that sends it upstream."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+
+def _secret(env: Mapping[str, str], *names: str) -> Secret | None:
+    for name in names:
+        value = env.get(name, "").strip()
+        if value:
+            return Secret(value)
+    return None
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be > 0, got {value}")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def _default_state_dir(env: Mapping[str, str]) -> Path:
+    base = env.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "eco2"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """All runtime settings of eco2, with their defaults. See docs/configuration.md for each variable."""
+
+    redis_url: str = "redis://localhost:6379/0"
+    """``ECO2_REDIS_URL``: one Redis for broker, results and event streams unless overridden below."""
+    broker_url: str = ""
+    """``ECO2_BROKER_URL``: Celery broker; defaults to ``redis_url``."""
+    result_backend: str = ""
+    """``ECO2_RESULT_BACKEND``: Celery result backend (chords need one); defaults to ``redis_url``."""
+    stream_redis_url: str = ""
+    """``ECO2_STREAM_REDIS_URL``: Redis holding event streams, snapshots and session queues."""
+    stream_prefix: str = "eco2"
+    """``ECO2_STREAM_PREFIX``: key prefix of ``{prefix}:chat:{job_id}:events`` and friends."""
+    stream_ttl_s: int = 3600
+    """``ECO2_STREAM_TTL_S``: how long a finished job's stream and snapshot stay readable."""
+    token_flush_ms: int = 20
+    """``ECO2_TOKEN_FLUSH_MS``: token coalescing window; 0 writes every token at once."""
+    job_timeout_s: int = 120
+    """``ECO2_JOB_TIMEOUT_S``: a job that has not ended after this gets an ``error`` event (timeout)."""
+    answer_timeout_s: int = 60
+    """``ECO2_ANSWER_TIMEOUT_S``: soft time limit of one orchestration step (intent, aggregate, answer)."""
+    state_dir: Path = field(default_factory=lambda: Path.home() / ".local" / "state" / "eco2")
+    """``ECO2_STATE_DIR``: where the embedded SQLite checkpointer lives."""
+    checkpoint_url: str = ""
+    """``ECO2_CHECKPOINT_URL``: ``sqlite:///path`` (default, under ``state_dir``) or ``postgresql://...``."""
+    history_turns: int = 6
+    """``ECO2_HISTORY_TURNS``: turns kept verbatim per session; older ones are folded into a summary."""
+    summary_max_chars: int = 1200
+    """``ECO2_SUMMARY_MAX_CHARS``: bound on the rolling summary of older turns."""
+    llm_provider: str = "auto"
+    """``ECO2_LLM_PROVIDER``: ``auto`` (OpenAI when a key exists), ``openai`` or ``offline``."""
+    openai_api_key: Secret | None = None
+    """``OPENAI_API_KEY``."""
+    openai_base_url: str | None = None
+    """``OPENAI_BASE_URL``: any OpenAI-compatible server."""
+    openai_model: str = "gpt-4o-mini"
+    """``ECO2_OPENAI_MODEL``: the model that writes answers."""
+    openai_intent_model: str = ""
+    """``ECO2_OPENAI_INTENT_MODEL``: the model that classifies intents; defaults to ``openai_model``."""
+    openai_timeout_s: float = 30.0
+    """``ECO2_OPENAI_TIMEOUT_S``: per-request timeout of the OpenAI client."""
+    env_name: str = "development"
+    """``ECO2_ENV``: deployment stage, used as the ``env:{x}`` trace tag."""
+    rag_weak_threshold: float | None = None
+    """``ECO2_RAG_WEAK_THRESHOLD``: override of the retriever's weak-result threshold."""
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from environment variables (``os.environ`` unless a mapping is given)."""
+        env = os.environ if environ is None else environ
+        d = cls()
+        redis_url = env.get("ECO2_REDIS_URL", "").strip() or d.redis_url
+        state_dir = Path(env.get("ECO2_STATE_DIR", "").strip() or _default_state_dir(env))
+        provider = env.get("ECO2_LLM_PROVIDER", "auto").strip().lower() or "auto"
+        if provider not in {"auto", "openai", "offline"}:
+            raise ConfigError(f"ECO2_LLM_PROVIDER must be auto, openai or offline, got {provider!r}")
+        openai_key = _secret(env, "OPENAI_API_KEY")
+        if provider == "openai" and openai_key is None:
+            raise ConfigError("ECO2_LLM_PROVIDER=openai needs OPENAI_API_KEY")
+        prefix = env.get("ECO2_STREAM_PREFIX", "").strip() or d.stream_prefix
+        if ":" in prefix or " " in prefix:
+            raise ConfigError(f"ECO2_STREAM_PREFIX must not contain ':' or spaces, got {prefix!r}")
+        weak = env.get("ECO2_RAG_WEAK_THRESHOLD", "").strip()
+        model = env.get("ECO2_OPENAI_MODEL", "").strip() or d.openai_model
+        return cls(
+            redis_url=redis_url,
+            broker_url=env.get("ECO2_BROKER_URL", "").strip() or redis_url,
+            result_backend=env.get("ECO2_RESULT_BACKEND", "").strip() or redis_url,
+            stream_redis_url=env.get("ECO2_STREAM_REDIS_URL", "").strip() or redis_url,
+            stream_prefix=prefix,
+            stream_ttl_s=_int(env, "ECO2_STREAM_TTL_S", d.stream_ttl_s, minimum=1),
+            token_flush_ms=_int(env, "ECO2_TOKEN_FLUSH_MS", d.token_flush_ms),
+            job_timeout_s=_int(env, "ECO2_JOB_TIMEOUT_S", d.job_timeout_s, minimum=5),
+            answer_timeout_s=_int(env, "ECO2_ANSWER_TIMEOUT_S", d.answer_timeout_s, minimum=1),
+            state_dir=state_dir,
+            checkpoint_url=env.get("ECO2_CHECKPOINT_URL", "").strip()
+            or f"sqlite:///{state_dir / 'checkpoints.sqlite'}",
+            history_turns=_int(env, "ECO2_HISTORY_TURNS", d.history_turns, minimum=1),
+            summary_max_chars=_int(env, "ECO2_SUMMARY_MAX_CHARS", d.summary_max_chars, minimum=100),
+            llm_provider=provider,
+            openai_api_key=openai_key,
+            openai_base_url=env.get("OPENAI_BASE_URL", "").strip() or None,
+            openai_model=model,
+            openai_intent_model=env.get("ECO2_OPENAI_INTENT_MODEL", "").strip() or model,
+            openai_timeout_s=_float(env, "ECO2_OPENAI_TIMEOUT_S", d.openai_timeout_s),
+            env_name=env.get("ECO2_ENV", "").strip() or d.env_name,
+            rag_weak_threshold=float(weak) if weak else None,
+        )
+
+    @property
+    def use_openai(self) -> bool:
+        """Whether the OpenAI adapters are chosen (a key exists and the provider is not forced offline)."""
+        return self.openai_api_key is not None and self.llm_provider != "offline"
+
+
+def flag(environ: Mapping[str, str], name: str, default: bool = False) -> bool:
+    """Parse a boolean environment flag the same way settings do (for the few start-up switches)."""
+    return _bool(environ, name, default)

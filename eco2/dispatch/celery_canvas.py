@@ -1,0 +1,65 @@
+"""Fan-out through a Celery chord: subagent tasks in parallel, then the continuation as the callback.
+
+The orchestrator never waits on a result: ``fan_out`` only sends messages, so one worker process with
+``-c 1`` can serve every queue without deadlocking.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from celery import Celery, chord
+
+from eco2.domain.subagents import SubagentQuery
+from eco2.ports.dispatch import JobRef
+from eco2.subagents.registry import Queue, spec_for
+
+TASK_PROCESS = "eco2.chat.process"
+TASK_CONTINUE = "eco2.chat.continue"
+TASK_ROUND_FAILED = "eco2.chat.round_failed"
+TASK_DEADLINE = "eco2.chat.deadline"
+
+
+class CeleryDispatcher:
+    """Implements ``DispatchPort`` with Celery signatures sent by name (no task imports needed)."""
+
+    def __init__(self, app: Celery) -> None:
+        self._app = app
+
+    def fan_out(self, job: JobRef, round_no: int, subagents: Sequence[str], query: SubagentQuery) -> None:
+        """Send the round as ``chord(subagents)(continue)`` with an error callback."""
+        job_kwargs = job.to_dict()
+        header = []
+        for name in subagents:
+            spec = spec_for(name)
+            header.append(
+                self._app.signature(
+                    spec.task_name,
+                    kwargs={"job": job_kwargs, "query": query.to_dict()},
+                    queue=spec.queue.value,
+                    soft_time_limit=spec.timeout_s,
+                    time_limit=spec.hard_timeout_s,
+                )
+            )
+        body = self._app.signature(
+            TASK_CONTINUE, kwargs={"job": job_kwargs, "round_no": round_no}, queue=Queue.CHAT.value
+        )
+        body.on_error(
+            self._app.signature(
+                TASK_ROUND_FAILED,
+                kwargs={"job": job_kwargs, "round_no": round_no, "subagents": list(subagents)},
+                queue=Queue.CHAT.value,
+            )
+        )
+        chord(header, app=self._app)(body)
+
+    def schedule_deadline(self, job: JobRef, delay_s: float) -> None:
+        """A delayed task that ends the job with ``timeout`` if it is still running."""
+        self._app.send_task(
+            TASK_DEADLINE, kwargs={"job": job.to_dict()}, queue=Queue.CHAT.value, countdown=delay_s
+        )
+
+    def enqueue_chat(self, kwargs: Mapping[str, Any]) -> None:
+        """Enqueue a job by its public task name, exactly as an external backend does."""
+        self._app.send_task(TASK_PROCESS, kwargs=dict(kwargs), queue=Queue.CHAT.value)

@@ -1,0 +1,67 @@
+"""In-process dispatcher for ``eco2 chat --inline``: the same pipeline, no broker.
+
+Subagents of a round run concurrently on a thread pool, then the service continues the graph directly.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Protocol
+
+from eco2.domain.subagents import SubagentQuery
+from eco2.ports.dispatch import JobRef
+from eco2.subagents.runner import SubagentRunner
+
+
+class _Service(Protocol):
+    def accept(self, args: Sequence[Any], kwargs: Mapping[str, Any], traceparent: str | None = None) -> str: ...
+
+    def resume(self, job: JobRef, round_no: int, results: Sequence[Mapping[str, Any]]) -> str: ...
+
+    def expire(self, job: JobRef) -> str: ...
+
+
+class InlineDispatcher:
+    """Implements ``DispatchPort`` in the calling process."""
+
+    def __init__(self, runner: SubagentRunner, max_workers: int = 8) -> None:
+        self._runner = runner
+        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="eco2-inline")
+        self._service: _Service | None = None
+        self._timers: list[threading.Timer] = []
+
+    def bind(self, service: _Service) -> None:
+        """Connect the service that continues jobs (it is built after the dispatcher)."""
+        self._service = service
+
+    def _svc(self) -> _Service:
+        if self._service is None:
+            raise RuntimeError("InlineDispatcher.bind(service) was not called")
+        return self._service
+
+    def fan_out(self, job: JobRef, round_no: int, subagents: Sequence[str], query: SubagentQuery) -> None:
+        """Run the round now and continue the job with its results."""
+        run: Callable[[str], dict[str, Any]] = lambda name: self._runner.run(  # noqa: E731
+            name, query, job.traceparent
+        ).to_dict()
+        results = list(self._pool.map(run, subagents))
+        self._svc().resume(job, round_no, results)
+
+    def schedule_deadline(self, job: JobRef, delay_s: float) -> None:
+        """A daemon timer that expires the job."""
+        timer = threading.Timer(delay_s, self._svc().expire, args=(job,))
+        timer.daemon = True
+        timer.start()
+        self._timers.append(timer)
+
+    def enqueue_chat(self, kwargs: Mapping[str, Any]) -> None:
+        """Start a waiting job right away."""
+        self._svc().accept((), kwargs)
+
+    def close(self) -> None:
+        """Cancel timers and stop the pool."""
+        for timer in self._timers:
+            timer.cancel()
+        self._pool.shutdown(wait=False)

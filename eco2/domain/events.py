@@ -1,0 +1,68 @@
+"""Event and snapshot vocabulary of the public stream contract (docs/contract.md).
+
+Each job has one Redis Stream ``{prefix}:chat:{job_id}:events`` whose entries carry string fields only:
+``seq``, ``type``, ``ts`` and, by type, ``stage``/``status``, ``node``/``delta`` or ``data`` (JSON).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class EventType(StrEnum):
+    """The ``type`` field of a stream entry."""
+
+    STAGE = "stage"
+    TOKEN = "token"
+    RESET = "reset"
+    NEEDS_INPUT = "needs_input"
+    DONE = "done"
+    ERROR = "error"
+
+
+TERMINAL_TYPES = frozenset({EventType.DONE, EventType.ERROR})
+
+
+class StageStatus(StrEnum):
+    """The ``status`` field of a ``stage`` event."""
+
+    STARTED = "started"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class JobStatus(StrEnum):
+    """The ``status`` field of a job snapshot."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    ERROR = "error"
+
+
+@dataclass(frozen=True, slots=True)
+class StreamKeys:
+    """Redis keys of one job; the naming is part of the public contract."""
+
+    events: str
+    snapshot: str
+    seq: str
+
+    @classmethod
+    def for_job(cls, prefix: str, job_id: str) -> StreamKeys:
+        """Keys for ``job_id`` under ``prefix`` (``eco2`` by default)."""
+        base = f"{prefix}:chat:{job_id}"
+        return cls(events=f"{base}:events", snapshot=f"{base}:snapshot", seq=f"{base}:seq")
+
+
+@dataclass(frozen=True, slots=True)
+class JobSnapshot:
+    """What a late reader needs to start from: status, last seq, intent and the answer so far."""
+
+    status: JobStatus
+    last_seq: int
+    intent: str
+    answer: str
+    updated_ms: int

@@ -1,0 +1,144 @@
+"""Local processes for the demo, the tests and the benchmarks: a private redis-server and Celery workers.
+
+Real servers, started as subprocesses on free loopback ports, so everything runs on a fresh machine with
+only the ``redis-server`` binary installed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+
+import redis
+
+
+def free_port() -> int:
+    """A TCP port that was free a moment ago on loopback."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class LocalRedis:
+    """A throw-away ``redis-server`` (no persistence) on a free port."""
+
+    def __init__(self, port: int | None = None) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise RuntimeError("redis-server is not installed (Debian/Ubuntu: sudo apt-get install redis-server)")
+        self.port = port or free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._dir = tempfile.mkdtemp(prefix="eco2-redis-")
+        self._proc = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", self._dir],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        client = redis.Redis.from_url(self.url)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                if time.monotonic() > deadline or self._proc.poll() is not None:
+                    self.stop()
+                    raise RuntimeError("redis-server did not start") from None
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        """Stop the server and remove its directory."""
+        if self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+    def __enter__(self) -> LocalRedis:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class Worker:
+    """A ``celery -A <app> worker`` subprocess, ready (answering ping) when the constructor returns."""
+
+    def __init__(
+        self,
+        env: Mapping[str, str],
+        app: str = "tasks",
+        queues: Sequence[str] = (),
+        concurrency: int = 2,
+        pool: str = "prefork",
+        extra_args: Sequence[str] = (),
+        log_path: Path | None = None,
+        ready_timeout_s: float = 60,
+    ) -> None:
+        self.name = f"eco2-{uuid.uuid4().hex[:8]}@{socket.gethostname()}"
+        self.env = {**os.environ, **env}
+        cmd = [sys.executable, "-m", "celery", "-A", app, "worker", "-n", self.name, "-P", pool,
+               "-c", str(concurrency), "--loglevel", "INFO", "--without-gossip", "--without-mingle"]
+        if queues:
+            cmd += ["-Q", ",".join(queues)]
+        cmd += list(extra_args)
+        self.log_path = log_path or Path(tempfile.mkstemp(prefix="eco2-worker-", suffix=".log")[1])
+        self._log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(cmd, env=self.env, stdout=self._log, stderr=subprocess.STDOUT)
+        self._wait_ready(ready_timeout_s)
+
+    def _wait_ready(self, timeout_s: float) -> None:
+        from celery import Celery
+
+        probe = Celery(broker=self.env.get("ECO2_BROKER_URL") or self.env["ECO2_REDIS_URL"])
+        deadline = time.monotonic() + timeout_s
+        try:
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"worker exited early; see {self.log_path}")
+                if probe.control.ping(destination=[self.name], timeout=0.5):
+                    return
+            raise RuntimeError(f"worker not ready after {timeout_s}s; see {self.log_path}")
+        finally:
+            probe.close()
+
+    def children(self) -> list[int]:
+        """PIDs of the pool processes."""
+        out = subprocess.run(
+            ["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True, check=False
+        ).stdout
+        return [int(pid) for pid in out.split()]
+
+    def stop(self, timeout_s: float = 30) -> int | None:
+        """Warm shutdown (SIGTERM), then SIGKILL if it hangs. Returns the exit code."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        self._log.close()
+        return self.proc.returncode
+
+    def __enter__(self) -> Worker:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()

@@ -1,0 +1,167 @@
+"""The graph's nodes: intent -> router -> dispatch (interrupt) -> aggregate -> answer -> remember.
+
+``dispatch`` does not run subagents: it interrupts the graph with the round's plan. The Celery side fans
+the plan out as a chord and resumes the graph with the results in a callback task, so no worker slot is
+held while subagents run. Per-job objects (the event writer) arrive through the runtime context.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from langgraph.runtime import Runtime
+from langgraph.types import interrupt
+
+from eco2.domain.events import StageStatus
+from eco2.domain.subagents import SubagentResult
+from eco2.errors import UpstreamError
+from eco2.orchestrator import routing
+from eco2.orchestrator.memory import remember
+from eco2.orchestrator.state import ChatState
+from eco2.ports.events import JobEventsPort
+from eco2.ports.llm import AnswerInput, AnswerWriterPort, IntentClassifierPort, Turn
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class RunContext:
+    """Per-invocation objects that must not be checkpointed."""
+
+    events: JobEventsPort
+
+
+@dataclass(frozen=True, slots=True)
+class NodeDeps:
+    """Long-lived collaborators of the nodes, chosen by the composition root."""
+
+    classifier: IntentClassifierPort
+    writer: AnswerWriterPort
+    fallback_writer: AnswerWriterPort
+    history_turns: int = 6
+    summary_max_chars: int = 1200
+
+
+def _results(state: ChatState) -> dict[str, SubagentResult]:
+    return {name: SubagentResult.from_dict(raw) for name, raw in state.get("results", {}).items()}
+
+
+class Nodes:
+    """Node functions bound to their dependencies."""
+
+    def __init__(self, deps: NodeDeps) -> None:
+        self.deps = deps
+
+    def intent(self, state: ChatState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+        """Classify the message, using the session's earlier messages for follow-ups."""
+        events = runtime.context.events
+        events.stage("intent", StageStatus.STARTED)
+        history = [turn["user"] for turn in state.get("turns", [])]
+        result = self.deps.classifier.classify(state["request"]["message"], history)
+        events.stage("intent", StageStatus.COMPLETED, intent=result.primary.value)
+        return {
+            "intents": [{"intent": s.intent.value, "confidence": round(s.confidence, 4)} for s in result.intents],
+            "intent_provider": result.provider,
+        }
+
+    def router(self, state: ChatState) -> dict[str, Any]:
+        """Plan round one from the intents (vision first when an image came with the message)."""
+        intents = [entry["intent"] for entry in state["intents"]]
+        has_image = bool(state["request"].get("image_url"))
+        return {"plan": routing.first_round(intents, has_image), "round": 1}
+
+    def dispatch(self, state: ChatState) -> dict[str, Any]:
+        """Pause the graph until the round's subagents have answered (resume value: their results)."""
+        answered: list[dict[str, Any]] = interrupt(
+            {"round": state["round"], "subagents": state["plan"], "hints": state.get("hints", {})}
+        )
+        merged = dict(state.get("results", {}))
+        merged.update({raw["name"]: raw for raw in answered})
+        return {"results": merged}
+
+    def aggregate(self, state: ChatState) -> dict[str, Any]:
+        """Check what the round delivered; plan a fallback round or move on to the answer."""
+        intents = [entry["intent"] for entry in state["intents"]]
+        decision = routing.decide(intents, _results(state), state["plan"], state["round"])
+        update: dict[str, Any] = {
+            "plan": decision.next_round,
+            "round": state["round"] + 1,
+            "missing": _merge(state.get("missing", []), decision.missing),
+            "fallbacks": [*state.get("fallbacks", []), *decision.fallbacks],
+            "hints": {**state.get("hints", {}), **decision.hints},
+        }
+        if decision.closed_failure:
+            update["closed_failure"] = decision.closed_failure
+        return update
+
+    def answer(self, state: ChatState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+        """Stream the answer; if the model fails, restart it with the offline composer."""
+        events = runtime.context.events
+        results = _results(state)
+        answer_input = AnswerInput(
+            message=state["request"]["message"],
+            intents=tuple(entry["intent"] for entry in state["intents"]),
+            results=tuple(results.values()),
+            history=tuple(Turn(t["user"], t["assistant"], t["intent"]) for t in state.get("turns", [])),
+            summary=state.get("summary", ""),
+            missing=tuple(name for name in state.get("missing", []) if not _recovered(name, results)),
+        )
+        events.stage("answer", StageStatus.STARTED)
+        events.begin_answer()
+        writer = self.deps.writer
+        try:
+            text = _stream(writer, answer_input, events)
+        except UpstreamError as exc:
+            log.warning("answer model failed (%s); composing offline", type(exc).__name__)
+            writer = self.deps.fallback_writer
+            events.begin_answer()
+            text = _stream(writer, answer_input, events)
+        events.flush()
+        events.stage("answer", StageStatus.COMPLETED)
+        sources = _merge_sources(results.values())
+        return {"answer": text, "sources": sources, "answer_provider": writer.provider}
+
+    def remember(self, state: ChatState) -> dict[str, Any]:
+        """Add this turn to the session memory, keeping it bounded."""
+        turn = {
+            "user": state["request"]["message"],
+            "assistant": state.get("answer", ""),
+            "intent": state["intents"][0]["intent"] if state.get("intents") else "general",
+        }
+        turns, summary = remember(
+            state.get("turns", []),
+            state.get("summary", ""),
+            turn,
+            self.deps.history_turns,
+            self.deps.summary_max_chars,
+        )
+        return {"turns": turns, "summary": summary}
+
+
+def _stream(writer: AnswerWriterPort, answer_input: AnswerInput, events: JobEventsPort) -> str:
+    parts: list[str] = []
+    for piece in writer.stream(answer_input):
+        if piece:
+            parts.append(piece)
+            events.token("answer", piece)
+    return "".join(parts)
+
+
+def _merge(old: list[str], new: list[str]) -> list[str]:
+    return list(dict.fromkeys([*old, *new]))
+
+
+def _recovered(name: str, results: dict[str, SubagentResult]) -> bool:
+    result = results.get(name)
+    return result is not None and result.status.usable
+
+
+def _merge_sources(results: Any) -> list[dict[str, str]]:
+    seen: dict[tuple[str, str], dict[str, str]] = {}
+    for result in results:
+        if result.status.usable:
+            for source in result.sources:
+                seen.setdefault((source.title, source.url), source.to_dict())
+    return list(seen.values())

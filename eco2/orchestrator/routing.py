@@ -1,0 +1,141 @@
+"""Routing rules as pure functions: which subagents an intent needs, and what to do with their results.
+
+``INTENT_FEATURE_MAP`` follows the source article's map (waste -> waste_rag + weather, bulk_waste ->
+bulk_waste + weather, ...); the fallback chain and fail modes come from the subagent registry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from eco2.domain.intents import Intent
+from eco2.domain.subagents import FailMode, ResultStatus, SubagentResult
+from eco2.subagents.registry import spec_for
+
+MAX_ROUNDS = 4
+
+
+@dataclass(frozen=True, slots=True)
+class IntentFeature:
+    """What serving one intent takes; ``required`` is the subagent the answer cannot do without."""
+
+    feature: str
+    subagents: tuple[str, ...]
+    required: str
+    description: str
+
+
+INTENT_FEATURE_MAP: Mapping[Intent, IntentFeature] = {
+    Intent.WASTE: IntentFeature("rag", ("waste_rag", "weather"), "waste_rag", "분리배출 RAG 검색"),
+    Intent.BULK_WASTE: IntentFeature(
+        "external_api", ("bulk_waste", "weather"), "bulk_waste", "대형폐기물 (행정안전부 API)"
+    ),
+    Intent.CHARACTER: IntentFeature("grpc", ("character",), "character", "캐릭터 정보 (gRPC)"),
+    Intent.LOCATION: IntentFeature("external_api", ("location",), "location", "장소 검색 (카카오맵)"),
+    Intent.WEATHER: IntentFeature("external_api", ("weather",), "weather", "날씨 (기상청 API)"),
+    Intent.WEB_SEARCH: IntentFeature("web", ("web_search",), "web_search", "웹 검색"),
+    Intent.COLLECTION_POINT: IntentFeature(
+        "external_api", ("collection_point",), "collection_point", "수거함 위치 (한국환경공단)"
+    ),
+    Intent.RECYCLABLE_PRICE: IntentFeature(
+        "dataset", ("recyclable_price",), "recyclable_price", "재활용품 시세 (한국환경공단)"
+    ),
+    Intent.IMAGE_GENERATION: IntentFeature(
+        "llm", ("image_generation",), "image_generation", "이미지 생성 (OpenAI)"
+    ),
+    Intent.GENERAL: IntentFeature("llm", ("general",), "general", "일반 대화 (LLM)"),
+}
+
+
+def _unique(names: Iterable[str]) -> list[str]:
+    seen: dict[str, None] = {}
+    for name in names:
+        seen.setdefault(name, None)
+    return list(seen)
+
+
+def plan_for(intents: Sequence[str]) -> list[str]:
+    """The subagents serving ``intents``, in intent order, without duplicates."""
+    return _unique(name for intent in intents for name in INTENT_FEATURE_MAP[Intent(intent)].subagents)
+
+
+def first_round(intents: Sequence[str], has_image: bool) -> list[str]:
+    """Round one: with an image, vision runs first (its item feeds waste_rag); otherwise the plan."""
+    if has_image:
+        return ["vision"]
+    return plan_for(intents)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What the aggregate step decided after a round."""
+
+    next_round: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    fallbacks: list[str] = field(default_factory=list)
+    closed_failure: str | None = None
+    hints: dict[str, str] = field(default_factory=dict)
+
+
+def decide(
+    intents: Sequence[str],
+    results: Mapping[str, SubagentResult],
+    round_names: Sequence[str],
+    round_no: int,
+) -> Decision:
+    """Check what the finished round (``round_names``) delivered; plan the next round if needed."""
+    if round_names == ["vision"]:
+        vision = results.get("vision")
+        hints = {}
+        missing = []
+        if vision is not None and vision.status is ResultStatus.OK and vision.data.get("item"):
+            hints["item"] = str(vision.data["item"])
+        else:
+            missing.append("vision")
+        return Decision(next_round=plan_for(intents), missing=missing, hints=hints)
+    next_round: list[str] = []
+    missing: list[str] = []
+    fallbacks: list[str] = []
+    required = {INTENT_FEATURE_MAP[Intent(intent)].required for intent in intents}
+    for name in round_names:
+        result = results[name]
+        if result.status in (ResultStatus.OK, ResultStatus.NEEDS_INPUT):
+            continue
+        spec = spec_for(name)
+        if spec.fail_mode is FailMode.CLOSED:
+            return Decision(closed_failure=name)
+        target = spec.fallback
+        can_fall_back = (
+            spec.fail_mode is FailMode.FALLBACK
+            and target is not None
+            and target not in results
+            and round_no < MAX_ROUNDS
+        )
+        if can_fall_back and target is not None:
+            next_round.append(target)
+            fallbacks.append(f"{name}->{target}")
+        if result.status is not ResultStatus.NOT_CONFIGURED or name in required or can_fall_back:
+            # An unconfigured enrichment (e.g. weather beside waste_rag) is not worth a caveat.
+            missing.append(name)
+    return Decision(next_round=_unique(next_round), missing=missing, fallbacks=fallbacks)
+
+
+def _covered(name: str, results: Mapping[str, SubagentResult]) -> bool:
+    """Whether ``name`` or a subagent down its fallback chain delivered a usable result."""
+    current: str | None = name
+    while current is not None:
+        result = results.get(current)
+        if result is not None and result.status is ResultStatus.OK:
+            return True
+        current = spec_for(current).fallback
+    return False
+
+
+def required_missing(intents: Sequence[str], results: Mapping[str, SubagentResult]) -> list[str]:
+    """Required subagents (per intent) not covered by a usable result: the answer is partial."""
+    return _unique(
+        feature.required
+        for feature in (INTENT_FEATURE_MAP[Intent(intent)] for intent in intents)
+        if not _covered(feature.required, results)
+    )

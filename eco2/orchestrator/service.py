@@ -1,0 +1,217 @@
+"""The chat service: drives the graph across tasks and guarantees every job one terminal event.
+
+Entry points map one-to-one to Celery tasks (``accept`` <- ``eco2.chat.process``, ``resume`` <- the chord
+callback, ``round_failed`` <- the chord's error callback, ``expire`` <- the deadline task), but nothing
+here imports Celery: the dispatcher port hides how work is scheduled.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from langgraph.types import Command
+
+from eco2.domain.events import JobStatus
+from eco2.domain.request import ChatRequest, parse_request, valid_job_id
+from eco2.domain.subagents import ResultStatus, SubagentQuery, SubagentResult
+from eco2.errors import ContractError, StreamError
+from eco2.orchestrator import routing
+from eco2.orchestrator.graph import ChatGraph
+from eco2.orchestrator.nodes import RunContext
+from eco2.orchestrator.state import ChatState, turn_input
+from eco2.ports.dispatch import DispatchPort, JobRef
+from eco2.ports.events import EventStreamPort, JobEventsPort
+from eco2.ports.sessions import SessionQueuePort
+
+log = logging.getLogger(__name__)
+
+SESSION_LEASE_GRACE_S = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceLimits:
+    """Time bounds of a job."""
+
+    job_timeout_s: float = 120.0
+
+
+class ChatService:
+    """Starts, continues and ends chat jobs."""
+
+    def __init__(
+        self,
+        graph: ChatGraph,
+        events: EventStreamPort,
+        dispatcher: DispatchPort,
+        sessions: SessionQueuePort,
+        limits: ServiceLimits | None = None,
+        timeout_errors: tuple[type[BaseException], ...] = (),
+    ) -> None:
+        self._graph = graph
+        self._events = events
+        self._dispatcher = dispatcher
+        self._sessions = sessions
+        self._limits = limits or ServiceLimits()
+        self._timeout_errors = timeout_errors
+
+    # -- entry points ----------------------------------------------------------------------------
+    def accept(self, args: Sequence[Any], kwargs: Mapping[str, Any], traceparent: str | None = None) -> str:
+        """Validate a new job and start it (or queue it behind its session). Returns the outcome."""
+        try:
+            request = parse_request(tuple(args), kwargs)
+        except ContractError as exc:
+            return self._reject(kwargs, exc)
+        snapshot = self._events.snapshot(request.job_id)
+        if snapshot is not None and snapshot.status in (JobStatus.DONE, JobStatus.ERROR):
+            return self._reject(kwargs, ContractError("duplicate_job_id", "this job_id already finished"))
+        job = JobRef(
+            request.job_id,
+            request.session_id or f"job:{request.job_id}",
+            traceparent,
+            request.session_id,
+        )
+        if request.session_id is not None:
+            admission = self._sessions.admit(
+                request.session_id, request.job_id, request.to_kwargs(), self._lease_s
+            )
+            if admission.promoted is not None:
+                self._dispatcher.enqueue_chat(admission.promoted)
+            if not admission.run_now:
+                self._events.mark_queued(request.job_id)
+                return "queued"
+        self._start(job, request)
+        return "started"
+
+    def resume(self, job: JobRef, round_no: int, results: Sequence[Mapping[str, Any]]) -> str:
+        """Continue the graph with one round's results (chord callback)."""
+        events = self._events.open(job.job_id, job.traceparent)
+        state = self._graph.get_state(self._config(job))
+        values: ChatState = state.values  # type: ignore[assignment]
+        if values.get("job_id") != job.job_id or self._finished(job.job_id):
+            log.info("stale continuation for job %s ignored", job.job_id)
+            return "stale"
+        pending = [i.value for i in state.interrupts]
+        if pending and pending[0].get("round") == round_no:
+            return self._run(job, events, Command(resume=[dict(r) for r in results]))
+        if not state.next:
+            # The graph finished but the process died before the terminal event: write it now.
+            return self._complete(job, events, values)
+        log.info("continuation for round %s of job %s does not match the graph; ignored", round_no, job.job_id)
+        return "stale"
+
+    def round_failed(self, job: JobRef, round_no: int, subagents: Sequence[str], reason: str) -> str:
+        """A round's chord broke (e.g. a task was killed at its hard limit): go on without its results."""
+        failed = [
+            SubagentResult(name, ResultStatus.FAILED, error=reason[:200]).to_dict() for name in subagents
+        ]
+        return self.resume(job, round_no, failed)
+
+    def expire(self, job: JobRef) -> str:
+        """The job's deadline passed: end it with a timeout error unless it already ended."""
+        snapshot = self._events.snapshot(job.job_id)
+        if snapshot is not None and snapshot.status in (JobStatus.DONE, JobStatus.ERROR):
+            return "finished"
+        if snapshot is not None and snapshot.status is JobStatus.QUEUED:
+            self._dispatcher.schedule_deadline(job, self._limits.job_timeout_s)
+            return "waiting"
+        events = self._events.open(job.job_id, job.traceparent)
+        self._end(job, events.error("timeout", f"the job did not finish within {self._limits.job_timeout_s:g}s"))
+        return "expired"
+
+    # -- internals -------------------------------------------------------------------------------
+    @property
+    def _lease_s(self) -> float:
+        return self._limits.job_timeout_s + SESSION_LEASE_GRACE_S
+
+    def _config(self, job: JobRef) -> dict[str, Any]:
+        return {"configurable": {"thread_id": job.thread_id}}
+
+    def _finished(self, job_id: str) -> bool:
+        snapshot = self._events.snapshot(job_id)
+        return snapshot is not None and snapshot.status in (JobStatus.DONE, JobStatus.ERROR)
+
+    def _start(self, job: JobRef, request: ChatRequest) -> None:
+        self._dispatcher.schedule_deadline(job, self._limits.job_timeout_s)
+        events = self._events.open(job.job_id, job.traceparent)
+        self._run(job, events, turn_input(job.job_id, request.to_kwargs()))
+
+    def _run(self, job: JobRef, events: JobEventsPort, graph_input: Any) -> str:
+        try:
+            out = self._graph.invoke(
+                graph_input, self._config(job), context=RunContext(events=events), durability="exit"
+            )
+        except StreamError:
+            raise  # transient: the task layer retries, the stream stays consistent
+        except self._timeout_errors:
+            self._end(job, events.error("timeout", "a pipeline step ran over its time limit"))
+            return "timeout"
+        except Exception:
+            log.exception("job %s failed", job.job_id)
+            self._end(job, events.error("internal_error", "the chat pipeline failed; please try again"))
+            return "failed"
+        finally:
+            events.close()
+        interrupts = out.get("__interrupt__")
+        if interrupts:
+            pending = interrupts[0].value
+            query = SubagentQuery.for_request(
+                parse_request((), out["request"]),
+                [entry["intent"] for entry in out["intents"]],
+                pending.get("hints"),
+            )
+            self._dispatcher.fan_out(job, int(pending["round"]), list(pending["subagents"]), query)
+            return "dispatched"
+        return self._complete(job, events, out)
+
+    def _complete(self, job: JobRef, events: JobEventsPort, state: Mapping[str, Any]) -> str:
+        closed = state.get("closed_failure")
+        if closed:
+            self._end(job, events.error("subagent_failed", f"a required step failed: {closed}"))
+            return "failed"
+        results = {name: SubagentResult.from_dict(raw) for name, raw in state.get("results", {}).items()}
+        intents = [entry["intent"] for entry in state.get("intents", [])]
+        partial = routing.required_missing(intents, results)
+        data = {
+            "intent": intents[0] if intents else "general",
+            "intents": state.get("intents", []),
+            "sources": state.get("sources", []),
+            "subagents": {name: result.status.value for name, result in results.items()},
+            "missing": state.get("missing", []),
+            "partial": bool(partial),
+            "fallbacks": state.get("fallbacks", []),
+            "provider": {"intent": state.get("intent_provider", ""), "answer": state.get("answer_provider", "")},
+        }
+        data.update(_extras(results))
+        self._end(job, events.done(data))
+        return "done"
+
+    def _end(self, job: JobRef, wrote_terminal: bool) -> None:
+        """After the terminal event: hand the session to its next waiting job."""
+        if job.session_id is None:
+            return
+        following = self._sessions.release(job.session_id, job.job_id, self._lease_s)
+        if following is not None:
+            self._dispatcher.enqueue_chat(following)
+        if not wrote_terminal:
+            log.info("job %s had already ended", job.job_id)
+
+    def _reject(self, kwargs: Mapping[str, Any], exc: ContractError) -> str:
+        job_id = valid_job_id(kwargs.get("job_id")) if isinstance(kwargs, Mapping) else None
+        log.warning("rejected job %s: %s", job_id or "<no valid job_id>", exc.code)
+        if job_id is not None and exc.code != "duplicate_job_id":
+            self._events.open(job_id).error(exc.code, exc.message)
+        else:
+            self._events.reject(exc.code, exc.message, job_id)
+        return "rejected"
+
+
+def _extras(results: Mapping[str, SubagentResult]) -> dict[str, Any]:
+    """Result data the contract surfaces in ``done`` (e.g. a generated image's reference)."""
+    extras: dict[str, Any] = {}
+    image = results.get("image_generation")
+    if image is not None and image.status is ResultStatus.OK:
+        extras["image"] = image.data
+    return extras

@@ -1,0 +1,58 @@
+"""The graph state of a chat thread.
+
+Per-turn fields are overwritten by each new message's input; ``turns`` and ``summary`` carry the
+session's memory across turns (bounded by :mod:`eco2.orchestrator.memory`). Every value is JSON-safe so
+the checkpointer never needs pickle.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+
+class ChatState(TypedDict, total=False):
+    """State of one LangGraph thread (a session, or a single job without a session)."""
+
+    job_id: str
+    """The job this turn belongs to; a continuation for another job is stale and ignored."""
+    request: dict[str, Any]
+    """The validated contract kwargs of this turn."""
+    intents: list[dict[str, Any]]
+    """``[{"intent": ..., "confidence": ...}]``, primary first."""
+    intent_provider: str
+    plan: list[str]
+    """Subagents of the next (or current) round."""
+    round: int
+    hints: dict[str, str]
+    results: dict[str, dict[str, Any]]
+    """Subagent name -> ``SubagentResult.to_dict()`` for this turn."""
+    missing: list[str]
+    fallbacks: list[str]
+    closed_failure: str
+    answer: str
+    sources: list[dict[str, str]]
+    answer_provider: str
+    turns: list[dict[str, str]]
+    """Recent turns ``{"user", "assistant", "intent"}``, oldest first, at most ``history_turns``."""
+    summary: str
+    """Bounded summary of turns older than ``turns``."""
+
+
+def turn_input(job_id: str, request: dict[str, Any]) -> ChatState:
+    """The input that starts a new turn: resets every per-turn field."""
+    return ChatState(
+        job_id=job_id,
+        request=request,
+        intents=[],
+        intent_provider="",
+        plan=[],
+        round=0,
+        hints={},
+        results={},
+        missing=[],
+        fallbacks=[],
+        closed_failure="",
+        answer="",
+        sources=[],
+        answer_provider="",
+    )

@@ -1,0 +1,1 @@
+"""Ports: the Protocols the core depends on; adapters in ``eco2.adapters`` implement them."""

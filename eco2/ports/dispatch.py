@@ -1,0 +1,54 @@
+"""Port of the fan-out side: how subagent rounds, deadlines and queued jobs get scheduled."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from eco2.domain.subagents import SubagentQuery
+
+
+@dataclass(frozen=True, slots=True)
+class JobRef:
+    """Identifies a running job across tasks: its id, graph thread and trace context."""
+
+    job_id: str
+    thread_id: str
+    traceparent: str | None = None
+    session_id: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form (task kwargs)."""
+        return {
+            "job_id": self.job_id,
+            "thread_id": self.thread_id,
+            "traceparent": self.traceparent,
+            "session_id": self.session_id,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> JobRef:
+        """Inverse of :meth:`to_dict`."""
+        return cls(
+            job_id=str(data["job_id"]),
+            thread_id=str(data["thread_id"]),
+            traceparent=data.get("traceparent"),
+            session_id=data.get("session_id"),
+        )
+
+
+class DispatchPort(Protocol):
+    """Schedules work without ever waiting for it (no worker slot is held while subagents run)."""
+
+    def fan_out(self, job: JobRef, round_no: int, subagents: Sequence[str], query: SubagentQuery) -> None:
+        """Run ``subagents`` in parallel, then continue the job with their results (in order)."""
+        ...
+
+    def schedule_deadline(self, job: JobRef, delay_s: float) -> None:
+        """Make sure the job ends by ``delay_s`` from now, even if every task of it is lost."""
+        ...
+
+    def enqueue_chat(self, kwargs: Mapping[str, Any]) -> None:
+        """Enqueue a chat job (a job that waited behind its session)."""
+        ...

@@ -1,0 +1,75 @@
+"""Ports for writing and reading a job's event stream."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any, Protocol
+
+from eco2.domain.events import JobSnapshot, StageStatus
+
+
+class JobEventsPort(Protocol):
+    """Writes the events of one job, in order, exactly as the public contract describes.
+
+    Tokens may be buffered and coalesced; every other event first flushes the buffered tokens, so the
+    order readers see is the order of calls. Once a terminal event is written, further writes are
+    silently dropped and terminal calls return ``False``.
+    """
+
+    def stage(self, stage: str, status: StageStatus, intent: str | None = None) -> None:
+        """A pipeline stage started, completed, failed or was skipped (``intent`` updates the snapshot)."""
+        ...
+
+    def token(self, node: str, delta: str) -> None:
+        """A piece of answer text produced by ``node``."""
+        ...
+
+    def begin_answer(self) -> bool:
+        """Start (or restart) the answer; emits ``reset`` when text was already streamed. True if reset."""
+        ...
+
+    def needs_input(self, data: Mapping[str, Any]) -> None:
+        """Ask the user for something the pipeline cannot go on without (e.g. a location)."""
+        ...
+
+    def done(self, data: Mapping[str, Any]) -> bool:
+        """The terminal success event; its ``answer`` is the streamed text since the last reset."""
+        ...
+
+    def error(self, code: str, message: str) -> bool:
+        """The terminal failure event."""
+        ...
+
+    def flush(self) -> None:
+        """Write buffered tokens now."""
+        ...
+
+    def close(self) -> None:
+        """Flush and release resources; the job may still go on in another task."""
+        ...
+
+
+class EventStreamPort(Protocol):
+    """Opens per-job writers and reads streams back (for the CLI, tests and gateways)."""
+
+    def open(self, job_id: str, traceparent: str | None = None) -> JobEventsPort:
+        """A writer for ``job_id``; ``traceparent`` is carried on every event when tracing is on."""
+        ...
+
+    def snapshot(self, job_id: str) -> JobSnapshot | None:
+        """The job's snapshot, or ``None`` when the job is unknown or expired."""
+        ...
+
+    def reject(self, code: str, message: str, job_id: str | None) -> None:
+        """Record a job that could not get an ``error`` event of its own (no valid or a reused job_id)."""
+        ...
+
+    def mark_queued(self, job_id: str) -> None:
+        """Record that a job waits behind its session's running job (snapshot only)."""
+        ...
+
+    def follow(
+        self, job_id: str, after: str = "0-0", block_ms: int = 1000, timeout_s: float | None = None
+    ) -> Iterator[tuple[str, dict[str, str]]]:
+        """Yield ``(stream_id, fields)`` after ``after`` until the terminal event (or ``timeout_s``)."""
+        ...

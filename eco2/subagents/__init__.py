@@ -1,0 +1,1 @@
+"""Subagents: one module per subagent and the registry that declares them all."""

@@ -1,0 +1,83 @@
+"""The ``general`` subagent: small talk and general environment knowledge.
+
+Offline it answers from a bundled FAQ (``eco2/data/general_faq.yaml``) by character-bigram similarity;
+with an LLM configured the answer writer answers freely and this result only adds grounding.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from math import sqrt
+
+import yaml
+
+from eco2.domain.subagents import ResultStatus, Source, SubagentQuery, SubagentResult
+
+MIN_SIMILARITY = 0.3
+
+
+@dataclass(frozen=True, slots=True)
+class FaqEntry:
+    """One FAQ answer with the phrasings that lead to it."""
+
+    id: str
+    questions: tuple[str, ...]
+    answer: str
+
+
+def _bigrams(text: str) -> Counter[str]:
+    norm = "".join(unicodedata.normalize("NFKC", text).lower().split())
+    if len(norm) < 2:
+        return Counter([norm]) if norm else Counter()
+    return Counter(norm[i : i + 2] for i in range(len(norm) - 1))
+
+
+def _cosine(a: Counter[str], b: Counter[str]) -> float:
+    dot = sum(count * b[gram] for gram, count in a.items())
+    norm = sqrt(sum(v * v for v in a.values())) * sqrt(sum(v * v for v in b.values()))
+    return dot / norm if norm else 0.0
+
+
+@lru_cache(maxsize=1)
+def load_faq() -> tuple[FaqEntry, ...]:
+    """The bundled FAQ, parsed once per process."""
+    text = resources.files("eco2.data").joinpath("general_faq.yaml").read_text("utf-8")
+    raw = yaml.safe_load(text)
+    return tuple(
+        FaqEntry(str(e["id"]), tuple(str(q) for q in e["questions"]), str(e["answer"])) for e in raw["entries"]
+    )
+
+
+class FaqGeneral:
+    """Implements ``SubagentPort`` for ``general`` from the FAQ."""
+
+    def __init__(self, entries: tuple[FaqEntry, ...] | None = None) -> None:
+        self._entries = entries if entries is not None else load_faq()
+        self._vectors = [(e, [_bigrams(q) for q in e.questions]) for e in self._entries]
+
+    def best(self, message: str) -> tuple[FaqEntry | None, float]:
+        """The closest FAQ entry and its similarity."""
+        query = _bigrams(message)
+        best: tuple[FaqEntry | None, float] = (None, 0.0)
+        for entry, vectors in self._vectors:
+            score = max(_cosine(query, v) for v in vectors)
+            if score > best[1]:
+                best = (entry, score)
+        return best
+
+    def run(self, query: SubagentQuery) -> SubagentResult:
+        """Answer from the FAQ, or say that nothing matched (EMPTY)."""
+        entry, score = self.best(query.message)
+        if entry is None or score < MIN_SIMILARITY:
+            return SubagentResult("general", ResultStatus.EMPTY, data={"similarity": round(score, 3)})
+        return SubagentResult(
+            "general",
+            ResultStatus.OK,
+            summary=entry.answer,
+            data={"faq_id": entry.id, "similarity": round(score, 3)},
+            sources=(Source("이코에코 안내"),),
+        )

@@ -1,0 +1,98 @@
+"""Runs one subagent uniformly: stage events, timing, error translation, the retry decision.
+
+Every subagent task goes through :meth:`SubagentRunner.run`, so no subagent repeats this boilerplate and
+every outcome maps to exactly one :class:`ResultStatus` and one ``stage`` event.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Mapping
+
+from eco2.domain.events import StageStatus
+from eco2.domain.subagents import ResultStatus, SubagentQuery, SubagentResult
+from eco2.errors import NotConfiguredError, PermanentError, RetryableError, StreamError
+from eco2.ports.events import EventStreamPort
+from eco2.ports.subagents import SubagentPort
+from eco2.subagents.registry import spec_for
+
+log = logging.getLogger(__name__)
+
+_STAGE_STATUS = {
+    ResultStatus.OK: StageStatus.COMPLETED,
+    ResultStatus.WEAK: StageStatus.COMPLETED,
+    ResultStatus.EMPTY: StageStatus.COMPLETED,
+    ResultStatus.NEEDS_INPUT: StageStatus.COMPLETED,
+    ResultStatus.NOT_CONFIGURED: StageStatus.SKIPPED,
+    ResultStatus.TIMEOUT: StageStatus.FAILED,
+    ResultStatus.FAILED: StageStatus.FAILED,
+}
+
+
+class SubagentObserver:
+    """Receives every finished call (metrics hook); the base class ignores them."""
+
+    def on_result(self, result: SubagentResult) -> None:
+        """Called once per finished subagent call."""
+
+
+class SubagentRunner:
+    """Runs registered subagents against their implementations."""
+
+    def __init__(
+        self,
+        implementations: Mapping[str, SubagentPort],
+        events: EventStreamPort,
+        timeout_errors: tuple[type[BaseException], ...] = (),
+        observer: SubagentObserver | None = None,
+    ) -> None:
+        self._impls = dict(implementations)
+        self._events = events
+        self._timeout_errors = timeout_errors
+        self._observer = observer or SubagentObserver()
+
+    def run(
+        self,
+        name: str,
+        query: SubagentQuery,
+        traceparent: str | None = None,
+        attempt: int = 1,
+        final_attempt: bool = True,
+    ) -> SubagentResult:
+        """Run ``name`` once; re-raise ``RetryableError`` only when another attempt will follow."""
+        spec = spec_for(name)
+        writer = self._events.open(query.job_id, traceparent)
+        if attempt == 1:
+            _quiet_stage(writer.stage, spec.name, StageStatus.STARTED)
+        started = time.perf_counter()
+        try:
+            result = self._impls[spec.name].run(query)
+        except NotConfiguredError as exc:
+            result = SubagentResult(spec.name, ResultStatus.NOT_CONFIGURED, error=str(exc))
+        except RetryableError as exc:
+            if not final_attempt:
+                raise
+            result = SubagentResult(spec.name, ResultStatus.FAILED, error=f"retries exhausted: {exc}")
+        except PermanentError as exc:
+            result = SubagentResult(spec.name, ResultStatus.FAILED, error=str(exc))
+        except self._timeout_errors:
+            result = SubagentResult(spec.name, ResultStatus.TIMEOUT, error=f"over {spec.timeout_s:g}s")
+        except Exception as exc:
+            log.exception("subagent %s crashed", spec.name)
+            result = SubagentResult(spec.name, ResultStatus.FAILED, error=type(exc).__name__)
+        result = dataclasses.replace(result, duration_s=time.perf_counter() - started, attempts=attempt)
+        if result.status is ResultStatus.NEEDS_INPUT:
+            _quiet_stage(writer.needs_input, {"subagent": spec.name, **result.data})
+        _quiet_stage(writer.stage, spec.name, _STAGE_STATUS[result.status])
+        self._observer.on_result(result)
+        return result
+
+
+def _quiet_stage(call: object, *args: object) -> None:
+    """Progress events are best effort here: the result still reaches the orchestrator via Celery."""
+    try:
+        call(*args)  # type: ignore[operator]
+    except StreamError:
+        log.warning("could not write a progress event", exc_info=True)

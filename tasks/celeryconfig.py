@@ -1,0 +1,58 @@
+"""Celery settings derived from eco2's settings and subagent registry (one declaration, no drift).
+
+Why each reliability default is set is explained in docs/celery.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kombu import Queue as KombuQueue
+
+from eco2.config import Settings
+from eco2.errors import ConfigError
+from eco2.subagents.registry import ALL_QUEUES, HARD_LIMIT_GRACE_S, REGISTRY, Queue
+
+CHAT_TASKS = ("eco2.chat.process", "eco2.chat.continue", "eco2.chat.round_failed", "eco2.chat.deadline")
+VISIBILITY_TIMEOUT_S = 3600
+
+
+def celery_config(settings: Settings) -> dict[str, Any]:
+    """The ``app.conf`` mapping for ``settings``."""
+    step_soft = float(settings.answer_timeout_s)
+    longest = max([step_soft + HARD_LIMIT_GRACE_S, *(s.hard_timeout_s for s in REGISTRY)])
+    # A message is redelivered when unacked for visibility_timeout: it must exceed every hard time limit
+    # and the deadline task's countdown, or running/delayed tasks would be executed twice.
+    if VISIBILITY_TIMEOUT_S <= max(longest, settings.job_timeout_s):
+        raise ConfigError("visibility timeout must exceed every task time limit and ECO2_JOB_TIMEOUT_S")
+    routes: dict[str, dict[str, str]] = {name: {"queue": Queue.CHAT.value} for name in CHAT_TASKS}
+    routes.update({spec.task_name: {"queue": spec.queue.value} for spec in REGISTRY})
+    return {
+        "broker_url": settings.broker_url,
+        "result_backend": settings.result_backend,
+        "task_serializer": "json",
+        "result_serializer": "json",
+        "accept_content": ["json"],
+        "result_accept_content": ["json"],
+        "event_serializer": "json",
+        "task_queues": [KombuQueue(q.value, routing_key=q.value) for q in ALL_QUEUES],
+        "task_default_queue": Queue.CHAT.value,
+        "task_routes": routes,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "task_soft_time_limit": step_soft,
+        "task_time_limit": step_soft + HARD_LIMIT_GRACE_S,
+        "broker_transport_options": {"visibility_timeout": VISIBILITY_TIMEOUT_S},
+        "result_backend_transport_options": {"visibility_timeout": VISIBILITY_TIMEOUT_S},
+        "result_expires": 3600,
+        "worker_soft_shutdown_timeout": 10.0,
+        "worker_enable_soft_shutdown_on_idle": True,
+        "worker_send_task_events": True,
+        "task_send_sent_event": True,
+        "task_track_started": True,
+        "worker_cancel_long_running_tasks_on_connection_loss": True,
+        "broker_connection_retry_on_startup": True,
+        "worker_max_tasks_per_child": 1000,
+        "worker_hijack_root_logger": False,
+    }
