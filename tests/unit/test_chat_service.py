@@ -1,0 +1,219 @@
+"""The chat service end to end in one process (inline dispatcher, in-memory adapters, fakes).
+
+The same service runs inside Celery workers; integration tests cover that path with real processes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+import pytest
+
+from eco2.adapters.memory.events import MemoryEvents
+from eco2.bootstrap import Container, bootstrap_inline
+from eco2.config import Settings
+from eco2.domain.subagents import FailMode, ResultStatus
+from eco2.errors import PermanentError, RetryableError
+from eco2.ports.dispatch import JobRef
+from eco2.subagents import registry
+from tests.fakes import KeywordClassifier, ListWriter, ScriptedSubagent, all_subagents, raises, status
+
+
+def build(**overrides: Any) -> tuple[Container, MemoryEvents]:
+    settings = overrides.pop("settings", Settings.from_env({"ECO2_HISTORY_TURNS": "2"}))
+    overrides.setdefault("classifier", KeywordClassifier())
+    overrides.setdefault("subagents", all_subagents())
+    container, events = bootstrap_inline(settings, **overrides)
+    return container, events
+
+
+def entries(events: MemoryEvents, job_id: str) -> list[dict[str, str]]:
+    return [fields for _id, fields in events.follow(job_id, timeout_s=2)]
+
+
+def done_data(events: MemoryEvents, job_id: str) -> dict[str, Any]:
+    last = entries(events, job_id)[-1]
+    assert last["type"] == "done", last
+    data: dict[str, Any] = json.loads(last["data"])
+    return data
+
+
+def test_waste_question_fans_out_to_waste_rag_and_weather() -> None:
+    subs = all_subagents()
+    container, events = build(subagents=subs)
+    assert container.service.accept((), {"job_id": "j1", "message": "페트병 어떻게 버려?"}) == "started"
+    data = done_data(events, "j1")
+    assert data["intent"] == "waste"
+    assert data["subagents"] == {"waste_rag": "ok", "weather": "ok"}
+    assert "waste_rag 결과" in data["answer"]
+    assert data["partial"] is False
+    assert {"title": "waste_rag", "url": ""} in data["sources"]
+
+
+def test_stage_events_cover_every_step() -> None:
+    container, events = build()
+    container.service.accept((), {"job_id": "j1", "message": "페트병"})
+    stages = [(e["stage"], e["status"]) for e in entries(events, "j1") if e["type"] == "stage"]
+    for stage in ("intent", "waste_rag", "weather", "answer"):
+        assert (stage, "started") in stages
+        assert (stage, "completed") in stages
+
+
+def test_weak_rag_takes_the_fallback_chain_to_general() -> None:
+    subs = all_subagents(
+        waste_rag=ScriptedSubagent("waste_rag", status("waste_rag", ResultStatus.WEAK)),
+        web_search=ScriptedSubagent("web_search", status("web_search", ResultStatus.EMPTY)),
+    )
+    container, events = build(subagents=subs)
+    container.service.accept((), {"job_id": "j1", "message": "양자 쓰레기"})
+    data = done_data(events, "j1")
+    assert data["fallbacks"] == ["waste_rag->web_search", "web_search->general"]
+    assert data["subagents"]["general"] == "ok"
+    assert data["partial"] is False  # general covered the chain
+
+
+def test_failed_open_subagent_gives_a_partial_answer_that_says_what_is_missing() -> None:
+    subs = all_subagents(bulk_waste=ScriptedSubagent("bulk_waste", raises(PermanentError("HTTP 401"))))
+    container, events = build(subagents=subs)
+    container.service.accept((), {"job_id": "j1", "message": "소파 버려"})
+    data = done_data(events, "j1")
+    assert data["partial"] is True
+    assert data["subagents"]["bulk_waste"] == "failed"
+    assert "대형폐기물 정보" in data["answer"]
+    assert "담지 못했어요" in data["answer"]
+
+
+def test_closed_fail_mode_ends_the_job_with_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    closed = dataclasses.replace(registry.spec_for("bulk_waste"), fail_mode=FailMode.CLOSED)
+    monkeypatch.setitem(registry._BY_NAME, "bulk_waste", closed)
+    subs = all_subagents(bulk_waste=ScriptedSubagent("bulk_waste", raises(PermanentError("down"))))
+    container, events = build(subagents=subs)
+    container.service.accept((), {"job_id": "j1", "message": "소파"})
+    last = entries(events, "j1")[-1]
+    assert last["type"] == "error"
+    assert json.loads(last["data"])["code"] == "subagent_failed"
+
+
+def test_unexpected_subagent_crash_is_contained() -> None:
+    subs = all_subagents(weather=ScriptedSubagent("weather", raises(ZeroDivisionError())))
+    container, events = build(subagents=subs)
+    container.service.accept((), {"job_id": "j1", "message": "페트병"})
+    data = done_data(events, "j1")
+    assert data["subagents"]["weather"] == "failed"
+
+
+def test_model_failure_mid_answer_resets_and_composes_offline() -> None:
+    writer = ListWriter(["모델이 ", "쓰다가 ", "끊김"], fail_after=2)
+    container, events = build(writer=writer)
+    container.service.accept((), {"job_id": "j1", "message": "페트병"})
+    log = entries(events, "j1")
+    types = [e["type"] for e in log]
+    assert "reset" in types
+    after_reset = "".join(e.get("delta", "") for e in log[types.index("reset") :] if e["type"] == "token")
+    data = json.loads(log[-1]["data"])
+    assert data["answer"] == after_reset
+    assert "모델이" not in data["answer"]
+    assert data["provider"]["answer"] == "offline"
+
+
+def test_llm_answer_is_used_when_it_works() -> None:
+    writer = ListWriter(["모델 ", "답변"])
+    container, events = build(writer=writer)
+    container.service.accept((), {"job_id": "j1", "message": "페트병"})
+    assert done_data(events, "j1")["answer"] == "모델 답변"
+    assert [r.name for r in writer.inputs[0].results] == ["waste_rag", "weather"]
+
+
+def test_follow_up_uses_session_history() -> None:
+    classifier = KeywordClassifier()
+    container, events = build(classifier=classifier)
+    container.service.accept((), {"job_id": "a", "message": "페트병 어떻게 버려?", "session_id": "s"})
+    container.service.accept((), {"job_id": "b", "message": "그럼 이건?", "session_id": "s"})
+    assert done_data(events, "b")["intent"] == "waste"
+    assert classifier.seen_history[-1] == ["페트병 어떻게 버려?"]
+
+
+def test_session_memory_stays_bounded() -> None:
+    container, events = build()  # ECO2_HISTORY_TURNS=2
+    for n in range(6):
+        container.service.accept((), {"job_id": f"t{n}", "message": f"질문 {n} 페트", "session_id": "s"})
+    state = container.graph.get_state({"configurable": {"thread_id": "s"}}).values
+    assert [t["user"] for t in state["turns"]] == ["질문 4 페트", "질문 5 페트"]
+    assert "질문 0 페트" in state["summary"]
+    assert "질문 3 페트" in state["summary"]
+
+
+def test_sessions_do_not_share_memory() -> None:
+    classifier = KeywordClassifier()
+    container, _ = build(classifier=classifier)
+    container.service.accept((), {"job_id": "a", "message": "페트병", "session_id": "s1"})
+    container.service.accept((), {"job_id": "b", "message": "안녕", "session_id": "s2"})
+    assert classifier.seen_history[-1] == []
+
+
+def test_bad_input_gets_an_error_event_and_the_next_job_still_works() -> None:
+    container, events = build()
+    assert container.service.accept((), {"job_id": "bad", "message": ""}) == "rejected"
+    assert json.loads(entries(events, "bad")[-1]["data"])["code"] == "empty_message"
+    assert container.service.accept((), {"message": "no id"}) == "rejected"
+    assert events.rejected[-1]["code"] == "missing_job_id"
+    container.service.accept((), {"job_id": "good", "message": "페트병"})
+    assert done_data(events, "good")["intent"] == "waste"
+
+
+def test_reused_job_id_of_a_finished_job_is_rejected() -> None:
+    container, events = build()
+    container.service.accept((), {"job_id": "j", "message": "페트병"})
+    assert container.service.accept((), {"job_id": "j", "message": "again"}) == "rejected"
+    assert events.rejected[-1]["code"] == "duplicate_job_id"
+    assert [e["type"] for e in entries(events, "j")].count("done") == 1
+
+
+def test_stale_continuation_is_ignored() -> None:
+    container, events = build()
+    container.service.accept((), {"job_id": "j", "message": "페트병"})
+    job = JobRef("j", "job:j")
+    assert container.service.resume(job, 1, []) == "stale"
+    assert [e["type"] for e in entries(events, "j")].count("done") == 1
+
+
+def test_expired_job_gets_one_timeout_error() -> None:
+    container, events = build()
+    writer = events.open("slow")
+    writer.stage("intent", __import__("eco2.domain.events", fromlist=["StageStatus"]).StageStatus.STARTED)
+    assert container.service.expire(JobRef("slow", "job:slow")) == "expired"
+    assert container.service.expire(JobRef("slow", "job:slow")) == "finished"
+    last = entries(events, "slow")[-1]
+    assert json.loads(last["data"])["code"] == "timeout"
+
+
+def test_round_failed_continues_without_the_round() -> None:
+    container, events = build()
+    # Drive the graph to the first interrupt by hand: accept with a dispatcher that does nothing.
+    from eco2.orchestrator.service import ChatService
+
+    class Parked:
+        def fan_out(self, *a: Any) -> None: ...
+        def schedule_deadline(self, *a: Any) -> None: ...
+        def enqueue_chat(self, *a: Any) -> None: ...
+
+    service = ChatService(container.graph, events, Parked(), container.sessions)
+    service.accept((), {"job_id": "j", "message": "페트병"})
+    job = JobRef("j", "job:j")
+    assert service.round_failed(job, 1, ["waste_rag", "weather"], "TimeLimitExceeded") == "dispatched"
+    web = {"name": "web_search", "status": "ok", "summary": "웹 결과"}
+    assert service.resume(job, 2, [web]) == "done"
+    data = done_data(events, "j")
+    assert data["subagents"] == {"waste_rag": "failed", "weather": "failed", "web_search": "ok"}
+    assert data["fallbacks"] == ["waste_rag->web_search"]
+
+
+def test_retryable_error_on_the_last_attempt_is_a_failed_result() -> None:
+    subs = all_subagents(weather=ScriptedSubagent("weather", raises(RetryableError("503"))))
+    container, events = build(subagents=subs)
+    container.service.accept((), {"job_id": "j", "message": "오늘 날씨"})
+    data = done_data(events, "j")
+    assert data["subagents"]["weather"] == "failed"
+    assert data["partial"] is True

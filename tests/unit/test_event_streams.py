@@ -1,0 +1,199 @@
+"""Conformance of the event stream port: the Redis adapter and the in-memory one obey the same rules."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+
+import pytest
+import redis
+
+from eco2.adapters.memory.events import MemoryEvents
+from eco2.adapters.redis_streams import RedisStreamsEvents
+from eco2.domain.events import JobStatus, StageStatus
+from eco2.ports.events import EventStreamPort
+
+pytestmark = pytest.mark.redis
+
+
+@pytest.fixture(params=["redis", "memory"])
+def streams(request: pytest.FixtureRequest, redis_url: str) -> Iterator[EventStreamPort]:
+    if request.param == "redis":
+        yield RedisStreamsEvents(redis.Redis.from_url(redis_url), prefix="t", ttl_s=60, flush_ms=5)
+    else:
+        yield MemoryEvents()
+
+
+def _all(streams: EventStreamPort, job_id: str) -> list[dict[str, str]]:
+    return [fields for _id, fields in streams.follow(job_id, timeout_s=2)]
+
+
+def test_seq_starts_at_one_and_increases_by_one(streams: EventStreamPort) -> None:
+    w = streams.open("j1")
+    w.stage("intent", StageStatus.STARTED)
+    w.token("answer", "가")
+    w.stage("intent", StageStatus.COMPLETED, intent="waste")
+    w.done({"intent": "waste"})
+    events = _all(streams, "j1")
+    assert [int(e["seq"]) for e in events] == list(range(1, len(events) + 1))
+    assert all(set(e) >= {"seq", "type", "ts"} for e in events)
+
+
+def test_done_answer_equals_tokens_since_last_reset(streams: EventStreamPort) -> None:
+    w = streams.open("j2")
+    w.token("answer", "버려진 ")
+    w.token("answer", "초안")
+    assert w.begin_answer() is True
+    for piece in ["페트병은 ", "라벨을 ", "떼요"]:
+        w.token("answer", piece)
+    w.done({"intent": "waste", "sources": []})
+    events = _all(streams, "j2")
+    text = ""
+    for e in events:
+        text = "" if e["type"] == "reset" else text + e.get("delta", "")
+    data = json.loads(events[-1]["data"])
+    assert data["answer"] == text == "페트병은 라벨을 떼요"
+    assert data["sources"] == []
+    snap = streams.snapshot("j2")
+    assert snap is not None
+    assert snap.status is JobStatus.DONE
+    assert snap.answer == text
+    assert snap.last_seq == int(events[-1]["seq"])
+    assert snap.intent == "waste"
+
+
+def test_begin_answer_without_earlier_text_does_not_reset(streams: EventStreamPort) -> None:
+    w = streams.open("j3")
+    assert w.begin_answer() is False
+    w.error("x", "y")
+    assert [e["type"] for e in _all(streams, "j3")] == ["error"]
+
+
+def test_exactly_one_terminal_event_and_it_is_last(streams: EventStreamPort) -> None:
+    w = streams.open("j4")
+    w.token("answer", "a")
+    assert w.done({"intent": "general"}) is True
+    assert w.done({"intent": "general"}) is False
+    assert streams.open("j4").error("late", "too late") is False
+    streams.open("j4").token("answer", "zombie")
+    streams.open("j4").stage("answer", StageStatus.STARTED)
+    streams.open("j4").flush()
+    events = _all(streams, "j4")
+    assert [e["type"] for e in events] == ["token", "done"]
+
+
+def test_error_event_carries_code_and_message(streams: EventStreamPort) -> None:
+    assert streams.open("j5").error("empty_message", "message is empty") is True
+    (event,) = _all(streams, "j5")
+    assert json.loads(event["data"]) == {"code": "empty_message", "message": "message is empty"}
+    snap = streams.snapshot("j5")
+    assert snap is not None
+    assert snap.status is JobStatus.ERROR
+
+
+def test_traceparent_is_carried_on_every_event(streams: EventStreamPort) -> None:
+    tp = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    w = streams.open("j6", traceparent=tp)
+    w.stage("intent", StageStatus.STARTED)
+    w.done({"intent": "general"})
+    assert all(e["traceparent"] == tp for e in _all(streams, "j6"))
+
+
+def test_needs_input_has_json_data(streams: EventStreamPort) -> None:
+    w = streams.open("j7")
+    w.needs_input({"field": "location", "prompt": "어디 계세요?"})
+    w.done({"intent": "location"})
+    first = _all(streams, "j7")[0]
+    assert first["type"] == "needs_input"
+    assert json.loads(first["data"])["field"] == "location"
+
+
+def test_unknown_job_has_no_snapshot(streams: EventStreamPort) -> None:
+    assert streams.snapshot("nope") is None
+
+
+def test_follow_resumes_after_a_stream_id(streams: EventStreamPort) -> None:
+    w = streams.open("j8")
+    w.stage("intent", StageStatus.STARTED)
+    w.stage("intent", StageStatus.COMPLETED)
+    w.done({"intent": "general"})
+    events = list(streams.follow("j8", timeout_s=2))
+    resumed = list(streams.follow("j8", after=events[0][0], timeout_s=2))
+    assert [f["seq"] for _i, f in resumed] == ["2", "3"]
+
+
+# -- Redis-specific behaviour -------------------------------------------------------------------------
+@pytest.fixture
+def rstreams(redis_url: str) -> RedisStreamsEvents:
+    return RedisStreamsEvents(redis.Redis.from_url(redis_url), prefix="t", ttl_s=60, flush_ms=20)
+
+
+def test_tokens_are_coalesced_into_few_entries_in_order(rstreams: RedisStreamsEvents) -> None:
+    w = rstreams.open("c1")
+    pieces = [f"{n} " for n in range(200)]
+    for piece in pieces:
+        w.token("answer", piece)
+    w.done({"intent": "general"})
+    events = _all(rstreams, "c1")
+    tokens = [e for e in events if e["type"] == "token"]
+    assert len(tokens) < 20
+    assert "".join(e["delta"] for e in tokens) == "".join(pieces)
+
+
+def test_a_lone_token_is_flushed_within_the_window(rstreams: RedisStreamsEvents) -> None:
+    w = rstreams.open("c2")
+    w.token("answer", "혼자")
+    time.sleep(0.15)  # no further call: only the background flusher can have written it
+    snap = rstreams.snapshot("c2")
+    assert snap is not None
+    assert snap.answer == "혼자"
+
+
+def test_replayed_batch_is_applied_once(rstreams: RedisStreamsEvents) -> None:
+    from eco2.domain.events import StreamKeys
+
+    keys = StreamKeys.for_job("t", "c3")
+    batch = ["token", "answer", "한 번", ""]
+    assert rstreams.emit(keys, "", "writer-a", 1, batch) == 0
+    assert rstreams.emit(keys, "", "writer-a", 1, batch) == 1  # a client retry after a lost reply
+    snap = rstreams.snapshot("c3")
+    assert snap is not None
+    assert snap.answer == "한 번"
+    assert snap.last_seq == 1
+
+
+def test_keys_expire_after_the_job_ends(rstreams: RedisStreamsEvents, rclient: redis.Redis) -> None:
+    w = rstreams.open("c4")
+    w.token("answer", "a")
+    w.flush()
+    assert rclient.ttl("t:chat:c4:events") > 3600
+    w.done({"intent": "general"})
+    for key in ("t:chat:c4:events", "t:chat:c4:snapshot", "t:chat:c4:seq"):
+        assert 0 < rclient.ttl(key) <= 60
+
+
+def test_snapshot_update_does_not_resend_the_answer(rstreams: RedisStreamsEvents, rclient: redis.Redis) -> None:
+    # The script receives only the new delta: the client's bytes per flush do not grow with the answer.
+    w = rstreams.open("c5")
+    sent: list[int] = []
+    original = rstreams.emit
+
+    def spy(keys, tp, writer, batch, events):  # type: ignore[no-untyped-def]
+        sent.append(sum(len(str(e)) for e in events))
+        return original(keys, tp, writer, batch, events)
+
+    rstreams.emit = spy  # type: ignore[method-assign]
+    for _ in range(50):
+        w.token("answer", "가" * 100)
+        w.flush()
+    assert max(sent) == min(sent)
+    snap = rstreams.snapshot("c5")
+    assert snap is not None
+    assert len(snap.answer) == 5000
+
+
+def test_rejected_jobs_are_recorded(rstreams: RedisStreamsEvents, rclient: redis.Redis) -> None:
+    rstreams.reject("missing_job_id", "job_id is required", None)
+    (entry,) = rclient.xrange("t:chat:rejected")
+    assert entry[1][b"code"] == b"missing_job_id"

@@ -1,0 +1,77 @@
+"""Conformance of the session queue: one running job per session, the rest in FIFO order."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+import redis
+
+from eco2.adapters.memory.sessions import MemorySessionQueue
+from eco2.adapters.redis_streams.sessions import RedisSessionQueue
+from eco2.ports.sessions import SessionQueuePort
+
+pytestmark = pytest.mark.redis
+
+
+@pytest.fixture(params=["redis", "memory"])
+def queue(request: pytest.FixtureRequest, redis_url: str) -> Iterator[SessionQueuePort]:
+    if request.param == "redis":
+        yield RedisSessionQueue(redis.Redis.from_url(redis_url), prefix="t")
+    else:
+        yield MemorySessionQueue()
+
+
+def kw(job: str) -> dict[str, str]:
+    return {"job_id": job, "message": f"m-{job}", "session_id": "s"}
+
+
+def test_idle_session_runs_at_once(queue: SessionQueuePort) -> None:
+    assert queue.admit("s", "a", kw("a"), 60).run_now
+
+
+def test_second_job_waits_and_runs_after_release(queue: SessionQueuePort) -> None:
+    assert queue.admit("s", "a", kw("a"), 60).run_now
+    assert not queue.admit("s", "b", kw("b"), 60).run_now
+    assert not queue.admit("s", "c", kw("c"), 60).run_now
+    assert queue.release("s", "a", 60) == kw("b")
+    assert queue.admit("s", "b", kw("b"), 60).run_now  # the promoted job starts
+    assert queue.release("s", "b", 60) == kw("c")
+    assert queue.release("s", "c", 60) is None
+    assert queue.admit("s", "d", kw("d"), 60).run_now
+
+
+def test_redelivered_job_is_not_queued_twice(queue: SessionQueuePort) -> None:
+    queue.admit("s", "a", kw("a"), 60)
+    queue.admit("s", "b", kw("b"), 60)
+    queue.admit("s", "b", kw("b"), 60)
+    assert queue.release("s", "a", 60) == kw("b")
+    assert queue.release("s", "b", 60) is None
+
+
+def test_running_job_readmitted_keeps_running(queue: SessionQueuePort) -> None:
+    assert queue.admit("s", "a", kw("a"), 60).run_now
+    assert queue.admit("s", "a", kw("a"), 60).run_now
+
+
+def test_only_the_holder_can_release(queue: SessionQueuePort) -> None:
+    queue.admit("s", "a", kw("a"), 60)
+    queue.admit("s", "b", kw("b"), 60)
+    assert queue.release("s", "b", 60) is None
+    assert queue.release("s", "a", 60) == kw("b")
+
+
+def test_expired_lease_hands_session_to_the_oldest_waiting_job(queue: SessionQueuePort) -> None:
+    queue.admit("s", "a", kw("a"), 0.2)
+    queue.admit("s", "b", kw("b"), 0.2)
+    time.sleep(0.3)
+    admission = queue.admit("s", "c", kw("c"), 60)
+    assert not admission.run_now
+    assert admission.promoted == kw("b")
+    assert queue.release("s", "b", 60) == kw("c")
+
+
+def test_sessions_are_independent(queue: SessionQueuePort) -> None:
+    assert queue.admit("s1", "a", kw("a"), 60).run_now
+    assert queue.admit("s2", "b", kw("b"), 60).run_now
