@@ -36,13 +36,26 @@ class LocalRedis:
     def __init__(self, port: int | None = None) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
-            raise RuntimeError("redis-server is not installed (Debian/Ubuntu: sudo apt-get install redis-server)")
+            raise RuntimeError(
+                "redis-server is not installed (Debian/Ubuntu: sudo apt-get install redis-server)"
+            )
         self.port = port or free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self._dir = tempfile.mkdtemp(prefix="eco2-redis-")
         self._proc = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", self._dir],
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                self._dir,
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -91,8 +104,24 @@ class Worker:
     ) -> None:
         self.name = f"eco2-{uuid.uuid4().hex[:8]}@{socket.gethostname()}"
         self.env = {**os.environ, **env}
-        cmd = [sys.executable, "-m", "celery", "-A", app, "worker", "-n", self.name, "-P", pool,
-               "-c", str(concurrency), "--loglevel", "INFO", "--without-gossip", "--without-mingle"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            app,
+            "worker",
+            "-n",
+            self.name,
+            "-P",
+            pool,
+            "-c",
+            str(concurrency),
+            "--loglevel",
+            "INFO",
+            "--without-gossip",
+            "--without-mingle",
+        ]
         if queues:
             cmd += ["-Q", ",".join(queues)]
         cmd += list(extra_args)
@@ -118,8 +147,9 @@ class Worker:
 
     def children(self) -> list[int]:
         """PIDs of the pool processes."""
+        pgrep = shutil.which("pgrep") or "/usr/bin/pgrep"
         out = subprocess.run(
-            ["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True, check=False
+            [pgrep, "-P", str(self.proc.pid)], capture_output=True, text=True, check=False
         ).stdout
         return [int(pid) for pid in out.split()]
 

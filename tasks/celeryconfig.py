@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kombu import Queue as KombuQueue
+from kombu.entity import Queue as KombuQueue
 
 from eco2.config import Settings
 from eco2.errors import ConfigError
@@ -23,7 +23,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
     longest = max([step_soft + HARD_LIMIT_GRACE_S, *(s.hard_timeout_s for s in REGISTRY)])
     # A message is redelivered when unacked for visibility_timeout: it must exceed every hard time limit
     # and the deadline task's countdown, or running/delayed tasks would be executed twice.
-    if VISIBILITY_TIMEOUT_S <= max(longest, settings.job_timeout_s):
+    if max(longest, settings.job_timeout_s) >= VISIBILITY_TIMEOUT_S:
         raise ConfigError("visibility timeout must exceed every task time limit and ECO2_JOB_TIMEOUT_S")
     routes: dict[str, dict[str, str]] = {name: {"queue": Queue.CHAT.value} for name in CHAT_TASKS}
     routes.update({spec.task_name: {"queue": spec.queue.value} for spec in REGISTRY})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from celery import Task
@@ -11,31 +12,43 @@ from eco2.ports.dispatch import JobRef
 from tasks.app import app
 from tasks.runtime import container
 
-# Transient Redis failures are retried; everything else is turned into an error event by the service.
-_RETRY = {
-    "autoretry_for": (StreamError,),
-    "retry_backoff": 0.5,
-    "retry_backoff_max": 10,
-    "retry_jitter": True,
-    "max_retries": 5,
-}
+
+def chat_task(name: str) -> Callable[[Callable[..., str]], Task[Any, str]]:
+    """The one decorator of every chat task: bound, on ``eco2.chat``, transient Redis errors retried.
+
+    Everything else is turned into an ``error`` event by the service, so only ``StreamError`` (Redis
+    unreachable) is retried here, with jittered exponential backoff.
+    """
+    decorator: Callable[[Callable[..., str]], Task[Any, str]] = app.task(
+        name=name,
+        bind=True,
+        queue="eco2.chat",
+        autoretry_for=(StreamError,),
+        retry_backoff=1,
+        retry_backoff_max=10,
+        retry_jitter=True,
+        max_retries=5,
+    )
+    return decorator
 
 
-@app.task(name="eco2.chat.process", bind=True, **_RETRY)
-def process(self: Task, *args: Any, **kwargs: Any) -> str:
+@chat_task("eco2.chat.process")
+def process(self: Task[Any, str], *args: Any, **kwargs: Any) -> str:
     """Public entry (``eco2.chat.process`` on ``eco2.chat``): validate and start a chat job."""
     return container().service.accept(args, kwargs)
 
 
-@app.task(name="eco2.chat.continue", bind=True, **_RETRY)
-def continue_job(self: Task, results: list[dict[str, Any]], *, job: dict[str, Any], round_no: int) -> str:
+@chat_task("eco2.chat.continue")
+def continue_job(
+    self: Task[Any, str], results: list[dict[str, Any]], *, job: dict[str, Any], round_no: int
+) -> str:
     """Chord callback: resume the graph with one round's subagent results."""
     return container().service.resume(JobRef.from_dict(job), round_no, results)
 
 
-@app.task(name="eco2.chat.round_failed", bind=True, **_RETRY)
+@chat_task("eco2.chat.round_failed")
 def round_failed(
-    self: Task,
+    self: Task[Any, str],
     request: Any,
     exc: BaseException,
     traceback: Any,
@@ -48,7 +61,7 @@ def round_failed(
     return container().service.round_failed(JobRef.from_dict(job), round_no, subagents, type(exc).__name__)
 
 
-@app.task(name="eco2.chat.deadline", bind=True, **_RETRY)
-def deadline(self: Task, *, job: dict[str, Any]) -> str:
+@chat_task("eco2.chat.deadline")
+def deadline(self: Task[Any, str], *, job: dict[str, Any]) -> str:
     """Delayed safety net: end the job with a timeout error if it is still running."""
     return container().service.expire(JobRef.from_dict(job))

@@ -1,8 +1,13 @@
-"""The per-process container used by task functions, built lazily after the worker forks."""
+"""The per-process container used by task functions, built lazily after the worker forks.
+
+``set_factory`` lets an alternative Celery app module (benchmarks, fault-injection tests) choose other
+adapters through the same composition root, before the pool processes fork.
+"""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 from celery.exceptions import SoftTimeLimitExceeded
 
@@ -14,27 +19,33 @@ _lock = threading.Lock()
 _container: Container | None = None
 
 
+def default_factory() -> Container:
+    """The production container: adapters chosen from the environment."""
+    return bootstrap(dispatcher=CeleryDispatcher(app), timeout_errors=(SoftTimeLimitExceeded,))
+
+
+_factory: Callable[[], Container] = default_factory
+
+
+def set_factory(factory: Callable[[], Container]) -> None:
+    """Build containers with ``factory`` from now on (call at import time of the app module)."""
+    global _factory, _container
+    with _lock:
+        _factory, _container = factory, None
+
+
 def container() -> Container:
     """This process's container (built on first use; connections never cross a fork)."""
-    global _container  # noqa: PLW0603 - one container per process is the point
+    global _container  # noqa: PLW0603
     if _container is None:
         with _lock:
             if _container is None:
-                _container = bootstrap(
-                    dispatcher=CeleryDispatcher(app), timeout_errors=(SoftTimeLimitExceeded,)
-                )
+                _container = _factory()
     return _container
 
 
-def install(built: Container) -> None:
-    """Use ``built`` instead of the default container (benchmarks and tests with fakes)."""
-    global _container  # noqa: PLW0603
-    with _lock:
-        _container = built
-
-
 def reset() -> None:
-    """Forget the container (after fork in a child, or in tests)."""
+    """Forget the container (called in each pool process right after fork)."""
     global _container  # noqa: PLW0603
     with _lock:
         _container = None

@@ -20,8 +20,8 @@ def backoff_s(spec: SubagentSpec, retries: int) -> float:
     return random.uniform(spec.retry_backoff_s / 2, max(ceiling, spec.retry_backoff_s / 2))
 
 
-def _register(spec: SubagentSpec) -> Task:
-    def run(self: Task, *, job: dict[str, Any], query: dict[str, Any]) -> dict[str, Any]:
+def _register(spec: SubagentSpec) -> Task[Any, dict[str, Any]]:
+    def run(self: Task[Any, dict[str, Any]], *, job: dict[str, Any], query: dict[str, Any]) -> dict[str, Any]:
         retries = int(self.request.retries or 0)
         try:
             result = container().runner.run(
@@ -37,7 +37,7 @@ def _register(spec: SubagentSpec) -> Task:
 
     run.__name__ = run.__qualname__ = f"subagent_{spec.name}"
     run.__doc__ = f"Subagent task ``{spec.task_name}``: {spec.description}."
-    task: Task = app.task(
+    task: Task[Any, dict[str, Any]] = app.task(
         name=spec.task_name,
         bind=True,
         queue=spec.queue.value,
@@ -48,4 +48,4 @@ def _register(spec: SubagentSpec) -> Task:
     return task
 
 
-TASKS: dict[str, Task] = {spec.name: _register(spec) for spec in REGISTRY}
+TASKS: dict[str, Task[Any, dict[str, Any]]] = {spec.name: _register(spec) for spec in REGISTRY}

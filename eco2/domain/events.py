@@ -14,7 +14,7 @@ class EventType(StrEnum):
     """The ``type`` field of a stream entry."""
 
     STAGE = "stage"
-    TOKEN = "token"
+    TOKEN = "token"  # noqa: S105 - an event type, not a credential
     RESET = "reset"
     NEEDS_INPUT = "needs_input"
     DONE = "done"

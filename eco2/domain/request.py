@@ -115,7 +115,9 @@ def _metadata(value: object) -> dict[str, str]:
     if value is None:
         return {}
     if not isinstance(value, Mapping) or len(value) > MAX_METADATA_KEYS:
-        raise ContractError("invalid_metadata", f"metadata must be an object of at most {MAX_METADATA_KEYS} keys")
+        raise ContractError(
+            "invalid_metadata", f"metadata must be an object of at most {MAX_METADATA_KEYS} keys"
+        )
     for key, item in value.items():
         if not isinstance(key, str) or not isinstance(item, str) or len(item) > MAX_METADATA_VALUE_CHARS:
             raise ContractError("invalid_metadata", "metadata keys and values must be strings")

@@ -87,13 +87,9 @@ def decide(
     """Check what the finished round (``round_names``) delivered; plan the next round if needed."""
     if round_names == ["vision"]:
         vision = results.get("vision")
-        hints = {}
-        missing = []
         if vision is not None and vision.status is ResultStatus.OK and vision.data.get("item"):
-            hints["item"] = str(vision.data["item"])
-        else:
-            missing.append("vision")
-        return Decision(next_round=plan_for(intents), missing=missing, hints=hints)
+            return Decision(next_round=plan_for(intents), hints={"item": str(vision.data["item"])})
+        return Decision(next_round=plan_for(intents), missing=["vision"])
     next_round: list[str] = []
     missing: list[str] = []
     fallbacks: list[str] = []

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command
 
 from eco2.domain.events import JobStatus
@@ -99,7 +100,9 @@ class ChatService:
         if not state.next:
             # The graph finished but the process died before the terminal event: write it now.
             return self._complete(job, events, values)
-        log.info("continuation for round %s of job %s does not match the graph; ignored", round_no, job.job_id)
+        log.info(
+            "continuation for round %s of job %s does not match the graph; ignored", round_no, job.job_id
+        )
         return "stale"
 
     def round_failed(self, job: JobRef, round_no: int, subagents: Sequence[str], reason: str) -> str:
@@ -118,7 +121,9 @@ class ChatService:
             self._dispatcher.schedule_deadline(job, self._limits.job_timeout_s)
             return "waiting"
         events = self._events.open(job.job_id, job.traceparent)
-        self._end(job, events.error("timeout", f"the job did not finish within {self._limits.job_timeout_s:g}s"))
+        self._end(
+            job, events.error("timeout", f"the job did not finish within {self._limits.job_timeout_s:g}s")
+        )
         return "expired"
 
     # -- internals -------------------------------------------------------------------------------
@@ -126,7 +131,7 @@ class ChatService:
     def _lease_s(self) -> float:
         return self._limits.job_timeout_s + SESSION_LEASE_GRACE_S
 
-    def _config(self, job: JobRef) -> dict[str, Any]:
+    def _config(self, job: JobRef) -> RunnableConfig:
         return {"configurable": {"thread_id": job.thread_id}}
 
     def _finished(self, job_id: str) -> bool:
@@ -182,7 +187,10 @@ class ChatService:
             "missing": state.get("missing", []),
             "partial": bool(partial),
             "fallbacks": state.get("fallbacks", []),
-            "provider": {"intent": state.get("intent_provider", ""), "answer": state.get("answer_provider", "")},
+            "provider": {
+                "intent": state.get("intent_provider", ""),
+                "answer": state.get("answer_provider", ""),
+            },
         }
         data.update(_extras(results))
         self._end(job, events.done(data))

@@ -32,8 +32,8 @@ class SubagentSpec:
 
     name: str
     queue: Queue
-    timeout_s: float
-    """Soft time limit; the hard limit adds ``HARD_LIMIT_GRACE_S``."""
+    timeout_s: int
+    """Soft time limit in seconds; the hard limit adds ``HARD_LIMIT_GRACE_S``."""
     max_retries: int
     """Retries for retryable failures only, with exponential backoff and jitter."""
     fail_mode: FailMode
@@ -49,12 +49,12 @@ class SubagentSpec:
         return f"eco2.subagent.{self.name}"
 
     @property
-    def hard_timeout_s(self) -> float:
+    def hard_timeout_s(self) -> int:
         """Hard time limit (the process is killed): soft limit plus grace."""
         return self.timeout_s + HARD_LIMIT_GRACE_S
 
 
-HARD_LIMIT_GRACE_S = 5.0
+HARD_LIMIT_GRACE_S = 5
 
 REGISTRY: tuple[SubagentSpec, ...] = (
     SubagentSpec("vision", Queue.IO, 20, 1, FailMode.OPEN, "이미지 속 폐기물 품목 인식 (OpenAI vision)"),

@@ -136,7 +136,7 @@ def test_follow_up_uses_session_history() -> None:
 
 
 def test_session_memory_stays_bounded() -> None:
-    container, events = build()  # ECO2_HISTORY_TURNS=2
+    container, _ = build()  # ECO2_HISTORY_TURNS=2
     for n in range(6):
         container.service.accept((), {"job_id": f"t{n}", "message": f"질문 {n} 페트", "session_id": "s"})
     state = container.graph.get_state({"configurable": {"thread_id": "s"}}).values

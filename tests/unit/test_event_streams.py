@@ -173,7 +173,9 @@ def test_keys_expire_after_the_job_ends(rstreams: RedisStreamsEvents, rclient: r
         assert 0 < rclient.ttl(key) <= 60
 
 
-def test_snapshot_update_does_not_resend_the_answer(rstreams: RedisStreamsEvents, rclient: redis.Redis) -> None:
+def test_snapshot_update_does_not_resend_the_answer(
+    rstreams: RedisStreamsEvents, rclient: redis.Redis
+) -> None:
     # The script receives only the new delta: the client's bytes per flush do not grow with the answer.
     w = rstreams.open("c5")
     sent: list[int] = []

@@ -44,10 +44,19 @@ def test_all_optional_fields_round_trip() -> None:
         ({"job_id": "j", "message": "   "}, "empty_message"),
         ({"job_id": "j", "message": "가" * 4001}, "message_too_long"),
         ({"job_id": "j", "message": "hi", "colour": "red"}, "unknown_field"),
-        ({"job_id": "j", "message": "hi", "user_location": {"latitude": 91, "longitude": 0}}, "invalid_location"),
-        ({"job_id": "j", "message": "hi", "user_location": {"latitude": "37", "longitude": 127}}, "invalid_location"),
+        (
+            {"job_id": "j", "message": "hi", "user_location": {"latitude": 91, "longitude": 0}},
+            "invalid_location",
+        ),
+        (
+            {"job_id": "j", "message": "hi", "user_location": {"latitude": "37", "longitude": 127}},
+            "invalid_location",
+        ),
         ({"job_id": "j", "message": "hi", "user_location": {"lat": 37, "lon": 127}}, "invalid_location"),
-        ({"job_id": "j", "message": "hi", "user_location": {"latitude": True, "longitude": 127}}, "invalid_location"),
+        (
+            {"job_id": "j", "message": "hi", "user_location": {"latitude": True, "longitude": 127}},
+            "invalid_location",
+        ),
         ({"job_id": "j", "message": "hi", "image_url": "file:///etc/passwd"}, "invalid_image_url"),
         ({"job_id": "j", "message": "hi", "metadata": {"a": 1}}, "invalid_metadata"),
         ({"job_id": "j", "message": "hi", "metadata": {str(i): "v" for i in range(21)}}, "invalid_metadata"),

@@ -45,7 +45,9 @@ class MemoryJobEvents:
     def token(self, node: str, delta: str) -> None:
         """Append a token event."""
         if delta:
-            self._owner.append(self._job_id, EventType.TOKEN, {"node": node, "delta": delta}, self._traceparent)
+            self._owner.append(
+                self._job_id, EventType.TOKEN, {"node": node, "delta": delta}, self._traceparent
+            )
 
     def begin_answer(self) -> bool:
         """Reset when answer text exists."""

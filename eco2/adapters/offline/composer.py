@@ -48,6 +48,11 @@ _REASONS = {
     ResultStatus.NEEDS_INPUT: "추가 정보가 필요해요",
 }
 
+ASK_ITEM_NAME = (
+    "사진 속 물건을 알아보지 못했어요. 물건 이름(예: '페트병', '우유팩')을 알려주시면 정확한 배출 방법을 "
+    "알려드릴게요."
+)
+
 _PIECE = re.compile(r"\S+\s*|\s+")
 
 
@@ -67,6 +72,8 @@ def compose(answer_input: AnswerInput) -> str:
     parts.extend(r.summary.strip() for r in usable)
     needs = [r for r in answer_input.results if r.status is ResultStatus.NEEDS_INPUT and r.summary]
     parts.extend(r.summary.strip() for r in needs)
+    if any(r.name == "vision" and r.status is not ResultStatus.OK for r in answer_input.results):
+        parts.append(ASK_ITEM_NAME)
     if answer_input.missing:
         parts.append(_missing_sentence(answer_input.results, answer_input.missing))
     if not usable and not needs:

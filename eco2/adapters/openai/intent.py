@@ -75,14 +75,16 @@ class OpenAIIntentClassifier:
         user = f"이전 사용자 메시지:\n{context}\n\n메시지: {message}" if context else f"메시지: {message}"
         try:
             output = self._structured.invoke([("system", SYSTEM_PROMPT), ("user", user)])
-            if not isinstance(output, IntentOutput):
-                raise TypeError("unexpected structured output")
         except Exception as exc:
             log.warning("intent model failed (%s); using the offline classifier", translate(exc))
+            return self._fallback.classify(message, history)
+        if not isinstance(output, IntentOutput):
+            log.warning("intent model returned %s; using the offline classifier", type(output).__name__)
             return self._fallback.classify(message, history)
         scores: dict[Intent, float] = {}
         for item in output.intents:
             scores.setdefault(Intent(item.intent), item.confidence)
         return IntentResult(
-            intents=tuple(IntentScore(intent, conf) for intent, conf in scores.items()), provider=self.provider
+            intents=tuple(IntentScore(intent, conf) for intent, conf in scores.items()),
+            provider=self.provider,
         )

@@ -128,7 +128,7 @@ class RedisJobEvents:
             self._scheduled = False
             try:
                 self._flush_locked()
-            except BaseException as exc:  # noqa: BLE001 - surfaced to the writing thread on its next call
+            except BaseException as exc:
                 self._failure = exc
 
     def _raise_failure(self) -> None:
@@ -225,9 +225,19 @@ class RedisStreamsEvents:
 
     def reject(self, code: str, message: str, job_id: str | None) -> None:
         """Append to ``{prefix}:chat:rejected`` (capped) so operators can see every refused job."""
-        fields = {"ts": str(_now_ms()), "code": code, "message": message, "job_id": job_id or ""}
+        fields: dict[str | bytes, str | bytes] = {
+            "ts": str(_now_ms()),
+            "code": code,
+            "message": message,
+            "job_id": job_id or "",
+        }
         try:
-            self.client.xadd(f"{self.prefix}:chat:rejected", fields, maxlen=REJECTED_MAXLEN, approximate=True)
+            self.client.xadd(
+                f"{self.prefix}:chat:rejected",
+                fields,  # type: ignore[arg-type]  # redis-py's dict type is invariant
+                maxlen=REJECTED_MAXLEN,
+                approximate=True,
+            )
         except redis.RedisError as exc:
             raise StreamError(f"recording a rejected job failed: {type(exc).__name__}") from exc
 
@@ -246,7 +256,9 @@ class RedisStreamsEvents:
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
         last = after
         while deadline is None or time.monotonic() < deadline:
-            reply = self.client.xread({key: last}, count=500, block=block_ms)
+            reply: list[tuple[Any, list[tuple[Any, dict[Any, Any]]]]] | None = self.client.xread(
+                {key: last}, count=500, block=block_ms
+            )  # type: ignore[assignment]  # the sync client's reply; stubs union in the async one
             for _stream, entries in reply or []:
                 for entry_id, raw in entries:
                     last = _text(entry_id)

@@ -1,0 +1,40 @@
+"""Fixtures that run real Celery workers (separate processes) against the real Redis."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from celery import Celery
+
+from eco2.localrun import Worker
+from tests.conftest import worker_env
+
+
+@pytest.fixture(scope="module")
+def worker(module_redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worker]:
+    """One worker consuming every eco2 queue (default concurrency 2)."""
+    env = worker_env(module_redis_url, tmp_path_factory.mktemp("state"))
+    with Worker(env, concurrency=2, log_path=tmp_path_factory.mktemp("logs") / "worker.log") as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def backend(module_redis_url: str) -> Iterator[Celery]:
+    """An "existing backend": a bare Celery client that does not import eco2."""
+    app = Celery(broker=module_redis_url)
+    yield app
+    app.close()
+
+
+@pytest.fixture(scope="module")
+def mclient(module_redis_url: str) -> redis.Redis:
+    """Plain redis-py on the module's database."""
+    return redis.Redis.from_url(module_redis_url)
+
+
+def read_log(path: Path) -> str:
+    """A worker's log (for assertion messages)."""
+    return path.read_text(errors="replace")
