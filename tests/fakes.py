@@ -21,8 +21,12 @@ class KeywordClassifier:
 
     def __init__(self, rules: Sequence[tuple[str, Intent]] = ()) -> None:
         self.rules = list(rules) or [
-            ("페트", Intent.WASTE), ("캔", Intent.WASTE), ("소파", Intent.BULK_WASTE),
-            ("날씨", Intent.WEATHER), ("근처", Intent.LOCATION), ("양자", Intent.WASTE),
+            ("페트", Intent.WASTE),
+            ("캔", Intent.WASTE),
+            ("소파", Intent.BULK_WASTE),
+            ("날씨", Intent.WEATHER),
+            ("근처", Intent.LOCATION),
+            ("양자", Intent.WASTE),
         ]
         self.seen_history: list[list[str]] = []
 
@@ -49,7 +53,9 @@ class ScriptedSubagent:
         if self.delay_s:
             time.sleep(self.delay_s)
         if self.script is None:
-            return SubagentResult(self.name, ResultStatus.OK, summary=f"{self.name} 결과", sources=(Source(self.name),))
+            return SubagentResult(
+                self.name, ResultStatus.OK, summary=f"{self.name} 결과", sources=(Source(self.name),)
+            )
         return self.script(query)
 
 
@@ -89,8 +95,13 @@ class ListWriter:
 
     provider = "fake-llm"
 
-    def __init__(self, pieces: Sequence[str] = ("모델 ", "답변"), fail_after: int | None = None,
-                 retryable: bool = True, delay_s: float = 0.0) -> None:
+    def __init__(
+        self,
+        pieces: Sequence[str] = ("모델 ", "답변"),
+        fail_after: int | None = None,
+        retryable: bool = True,
+        delay_s: float = 0.0,
+    ) -> None:
         self.pieces = list(pieces)
         self.fail_after = fail_after
         self.retryable = retryable

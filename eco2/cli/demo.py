@@ -39,8 +39,11 @@ def run(args: argparse.Namespace) -> int:
     local = None if args.redis_url else LocalRedis()
     url = args.redis_url or (local.url if local else "")
     state = tempfile.mkdtemp(prefix="eco2-demo-")
-    env = {"ECO2_REDIS_URL": url, "ECO2_STATE_DIR": state, "ECO2_LLM_PROVIDER": os.environ.get(
-        "ECO2_LLM_PROVIDER", "auto")}
+    env = {
+        "ECO2_REDIS_URL": url,
+        "ECO2_STATE_DIR": state,
+        "ECO2_LLM_PROVIDER": os.environ.get("ECO2_LLM_PROVIDER", "auto"),
+    }
     os.environ.update(env)
     failures = 0
     try:
@@ -65,8 +68,11 @@ def run(args: argparse.Namespace) -> int:
                 for _sid, fields in events.follow(job_id, timeout_s=60):
                     renderer.apply(fields)
                 outcome = renderer.outcome
-                print(f"<<< intent={outcome.intent} status={outcome.status} "
-                      f"subagents={outcome.data.get('subagents', {})}", flush=True)
+                print(
+                    f"<<< intent={outcome.intent} status={outcome.status} "
+                    f"subagents={outcome.data.get('subagents', {})}",
+                    flush=True,
+                )
                 failures += outcome.status != "done"
             backend.close()
     finally:
