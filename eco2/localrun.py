@@ -36,9 +36,7 @@ class LocalRedis:
     def __init__(self, port: int | None = None) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
-            raise RuntimeError(
-                "redis-server is not installed (Debian/Ubuntu: sudo apt-get install redis-server)"
-            )
+            raise RuntimeError("redis-server is not installed (Debian/Ubuntu: sudo apt-get install redis-server)")
         self.port = port or free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self._dir = tempfile.mkdtemp(prefix="eco2-redis-")
@@ -148,9 +146,7 @@ class Worker:
     def children(self) -> list[int]:
         """PIDs of the pool processes."""
         pgrep = shutil.which("pgrep") or "/usr/bin/pgrep"
-        out = subprocess.run(
-            [pgrep, "-P", str(self.proc.pid)], capture_output=True, text=True, check=False
-        ).stdout
+        out = subprocess.run([pgrep, "-P", str(self.proc.pid)], capture_output=True, text=True, check=False).stdout
         return [int(pid) for pid in out.split()]
 
     def stop(self, timeout_s: float = 30) -> int | None:

@@ -39,9 +39,7 @@ def process(self: Task[Any, str], *args: Any, **kwargs: Any) -> str:
 
 
 @chat_task("eco2.chat.continue")
-def continue_job(
-    self: Task[Any, str], results: list[dict[str, Any]], *, job: dict[str, Any], round_no: int
-) -> str:
+def continue_job(self: Task[Any, str], results: list[dict[str, Any]], *, job: dict[str, Any], round_no: int) -> str:
     """Chord callback: resume the graph with one round's subagent results."""
     return container().service.resume(JobRef.from_dict(job), round_no, results)
 

@@ -53,9 +53,7 @@ class ScriptedSubagent:
         if self.delay_s:
             time.sleep(self.delay_s)
         if self.script is None:
-            return SubagentResult(
-                self.name, ResultStatus.OK, summary=f"{self.name} 결과", sources=(Source(self.name),)
-            )
+            return SubagentResult(self.name, ResultStatus.OK, summary=f"{self.name} 결과", sources=(Source(self.name),))
         return self.script(query)
 
 

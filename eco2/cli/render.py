@@ -27,9 +27,7 @@ class JobOutcome:
 class LiveRenderer:
     """Applies events in order (including ``reset``) and prints them as they arrive."""
 
-    def __init__(
-        self, job_id: str, out: TextIO | None = None, err: TextIO | None = None, quiet: bool = False
-    ):
+    def __init__(self, job_id: str, out: TextIO | None = None, err: TextIO | None = None, quiet: bool = False):
         self.outcome = JobOutcome(job_id)
         self._out = out or sys.stdout
         self._err = err or sys.stderr

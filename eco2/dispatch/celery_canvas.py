@@ -56,9 +56,7 @@ class CeleryDispatcher:
 
     def schedule_deadline(self, job: JobRef, delay_s: float) -> None:
         """A delayed task that ends the job with ``timeout`` if it is still running."""
-        self._app.send_task(
-            TASK_DEADLINE, kwargs={"job": job.to_dict()}, queue=Queue.CHAT.value, countdown=delay_s
-        )
+        self._app.send_task(TASK_DEADLINE, kwargs={"job": job.to_dict()}, queue=Queue.CHAT.value, countdown=delay_s)
 
     def enqueue_chat(self, kwargs: Mapping[str, Any]) -> None:
         """Enqueue a job by its public task name, exactly as an external backend does."""

@@ -16,9 +16,7 @@ from eco2.subagents.runner import SubagentRunner
 
 
 class _Service(Protocol):
-    def accept(
-        self, args: Sequence[Any], kwargs: Mapping[str, Any], traceparent: str | None = None
-    ) -> str: ...
+    def accept(self, args: Sequence[Any], kwargs: Mapping[str, Any], traceparent: str | None = None) -> str: ...
 
     def resume(self, job: JobRef, round_no: int, results: Sequence[Mapping[str, Any]]) -> str: ...
 

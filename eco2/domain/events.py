@@ -47,22 +47,28 @@ class StreamKeys:
     """Redis keys of one job; the naming is part of the public contract."""
 
     events: str
+    """Public: the job's event stream."""
     snapshot: str
+    """Public: the snapshot hash for late readers."""
     seq: str
+    """Internal: the seq counter (outlives task retries, so seq is never reused)."""
+    answer: str
+    """Internal: the running answer, appended per flush (the snapshot holds a consistent copy)."""
 
     @classmethod
     def for_job(cls, prefix: str, job_id: str) -> StreamKeys:
         """Keys for ``job_id`` under ``prefix`` (``eco2`` by default)."""
         base = f"{prefix}:chat:{job_id}"
-        return cls(events=f"{base}:events", snapshot=f"{base}:snapshot", seq=f"{base}:seq")
+        return cls(events=f"{base}:events", snapshot=f"{base}:snapshot", seq=f"{base}:seq", answer=f"{base}:answer")
 
 
 @dataclass(frozen=True, slots=True)
 class JobSnapshot:
-    """What a late reader needs to start from: status, last seq, intent and the answer so far."""
+    """What a late reader needs to start from: the answer as of ``last_seq``, then entries after it."""
 
     status: JobStatus
     last_seq: int
+    """The seq the ``answer`` copy is consistent with (equals the last event's seq once the job ended)."""
     intent: str
     answer: str
     updated_ms: int

@@ -21,9 +21,7 @@ MAX_METADATA_KEYS = 20
 MAX_ID_CHARS = 256
 MAX_METADATA_VALUE_CHARS = 1000
 MAX_URL_CHARS = 2048
-ALLOWED_FIELDS = frozenset(
-    {"job_id", "message", "session_id", "user_id", "user_location", "image_url", "metadata"}
-)
+ALLOWED_FIELDS = frozenset({"job_id", "message", "session_id", "user_id", "user_location", "image_url", "metadata"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,9 +113,7 @@ def _metadata(value: object) -> dict[str, str]:
     if value is None:
         return {}
     if not isinstance(value, Mapping) or len(value) > MAX_METADATA_KEYS:
-        raise ContractError(
-            "invalid_metadata", f"metadata must be an object of at most {MAX_METADATA_KEYS} keys"
-        )
+        raise ContractError("invalid_metadata", f"metadata must be an object of at most {MAX_METADATA_KEYS} keys")
     for key, item in value.items():
         if not isinstance(key, str) or not isinstance(item, str) or len(item) > MAX_METADATA_VALUE_CHARS:
             raise ContractError("invalid_metadata", "metadata keys and values must be strings")

@@ -145,9 +145,7 @@ class SubagentResult:
             status=ResultStatus(data["status"]),
             summary=str(data.get("summary", "")),
             data=dict(data.get("data") or {}),
-            sources=tuple(
-                Source(str(s.get("title", "")), str(s.get("url", ""))) for s in data.get("sources") or ()
-            ),
+            sources=tuple(Source(str(s.get("title", "")), str(s.get("url", ""))) for s in data.get("sources") or ()),
             error=str(data.get("error", "")),
             duration_s=float(data.get("duration_s", 0.0)),
             attempts=int(data.get("attempts", 1)),

@@ -62,9 +62,7 @@ class Nodes:
         result = self.deps.classifier.classify(state["request"]["message"], history)
         events.stage("intent", StageStatus.COMPLETED, intent=result.primary.value)
         return {
-            "intents": [
-                {"intent": s.intent.value, "confidence": round(s.confidence, 4)} for s in result.intents
-            ],
+            "intents": [{"intent": s.intent.value, "confidence": round(s.confidence, 4)} for s in result.intents],
             "intent_provider": result.provider,
         }
 

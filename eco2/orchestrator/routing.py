@@ -41,9 +41,7 @@ INTENT_FEATURE_MAP: Mapping[Intent, IntentFeature] = {
     Intent.RECYCLABLE_PRICE: IntentFeature(
         "dataset", ("recyclable_price",), "recyclable_price", "재활용품 시세 (한국환경공단)"
     ),
-    Intent.IMAGE_GENERATION: IntentFeature(
-        "llm", ("image_generation",), "image_generation", "이미지 생성 (OpenAI)"
-    ),
+    Intent.IMAGE_GENERATION: IntentFeature("llm", ("image_generation",), "image_generation", "이미지 생성 (OpenAI)"),
     Intent.GENERAL: IntentFeature("llm", ("general",), "general", "일반 대화 (LLM)"),
 }
 

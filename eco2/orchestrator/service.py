@@ -65,8 +65,7 @@ class ChatService:
             request = parse_request(tuple(args), kwargs)
         except ContractError as exc:
             return self._reject(kwargs, exc)
-        snapshot = self._events.snapshot(request.job_id)
-        if snapshot is not None and snapshot.status in (JobStatus.DONE, JobStatus.ERROR):
+        if self._finished(request.job_id):
             return self._reject(kwargs, ContractError("duplicate_job_id", "this job_id already finished"))
         job = JobRef(
             request.job_id,
@@ -75,9 +74,7 @@ class ChatService:
             request.session_id,
         )
         if request.session_id is not None:
-            admission = self._sessions.admit(
-                request.session_id, request.job_id, request.to_kwargs(), self._lease_s
-            )
+            admission = self._sessions.admit(request.session_id, request.job_id, request.to_kwargs(), self._lease_s)
             if admission.promoted is not None:
                 self._dispatcher.enqueue_chat(admission.promoted)
             if not admission.run_now:
@@ -100,30 +97,24 @@ class ChatService:
         if not state.next:
             # The graph finished but the process died before the terminal event: write it now.
             return self._complete(job, events, values)
-        log.info(
-            "continuation for round %s of job %s does not match the graph; ignored", round_no, job.job_id
-        )
+        log.info("continuation for round %s of job %s does not match the graph; ignored", round_no, job.job_id)
         return "stale"
 
     def round_failed(self, job: JobRef, round_no: int, subagents: Sequence[str], reason: str) -> str:
         """A round's chord broke (e.g. a task was killed at its hard limit): go on without its results."""
-        failed = [
-            SubagentResult(name, ResultStatus.FAILED, error=reason[:200]).to_dict() for name in subagents
-        ]
+        failed = [SubagentResult(name, ResultStatus.FAILED, error=reason[:200]).to_dict() for name in subagents]
         return self.resume(job, round_no, failed)
 
     def expire(self, job: JobRef) -> str:
         """The job's deadline passed: end it with a timeout error unless it already ended."""
-        snapshot = self._events.snapshot(job.job_id)
-        if snapshot is not None and snapshot.status in (JobStatus.DONE, JobStatus.ERROR):
+        status = self._events.status(job.job_id)
+        if status in (JobStatus.DONE, JobStatus.ERROR):
             return "finished"
-        if snapshot is not None and snapshot.status is JobStatus.QUEUED:
+        if status is JobStatus.QUEUED:
             self._dispatcher.schedule_deadline(job, self._limits.job_timeout_s)
             return "waiting"
         events = self._events.open(job.job_id, job.traceparent)
-        self._end(
-            job, events.error("timeout", f"the job did not finish within {self._limits.job_timeout_s:g}s")
-        )
+        self._end(job, events.error("timeout", f"the job did not finish within {self._limits.job_timeout_s:g}s"))
         return "expired"
 
     # -- internals -------------------------------------------------------------------------------
@@ -135,8 +126,7 @@ class ChatService:
         return {"configurable": {"thread_id": job.thread_id}}
 
     def _finished(self, job_id: str) -> bool:
-        snapshot = self._events.snapshot(job_id)
-        return snapshot is not None and snapshot.status in (JobStatus.DONE, JobStatus.ERROR)
+        return self._events.status(job_id) in (JobStatus.DONE, JobStatus.ERROR)
 
     def _start(self, job: JobRef, request: ChatRequest) -> None:
         self._dispatcher.schedule_deadline(job, self._limits.job_timeout_s)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any, Protocol
 
-from eco2.domain.events import JobSnapshot, StageStatus
+from eco2.domain.events import JobSnapshot, JobStatus, StageStatus
 
 
 class JobEventsPort(Protocol):
@@ -58,6 +58,10 @@ class EventStreamPort(Protocol):
 
     def snapshot(self, job_id: str) -> JobSnapshot | None:
         """The job's snapshot, or ``None`` when the job is unknown or expired."""
+        ...
+
+    def status(self, job_id: str) -> JobStatus | None:
+        """Just the job's status (cheap: never transfers the answer)."""
         ...
 
     def reject(self, code: str, message: str, job_id: str | None) -> None:

@@ -11,9 +11,7 @@ from eco2.domain.subagents import SubagentResult
 
 
 class IntentClassifierPort(Protocol):
-    """Decides what a message is about."""
-
-    provider: str
+    """Decides what a message is about (the result names the provider that decided)."""
 
     def classify(self, message: str, history: Sequence[str] = ()) -> IntentResult:
         """Classify ``message``; ``history`` holds the session's earlier user messages, newest last."""

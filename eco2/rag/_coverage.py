@@ -52,8 +52,7 @@ class WordCoverage:
         self, key_texts: Sequence[Sequence[Sequence[str]]], body_texts: Sequence[Sequence[Sequence[str]]]
     ) -> None:
         self._items = tuple(
-            _Units(key=_units(key), body=_units(body))
-            for key, body in zip(key_texts, body_texts, strict=True)
+            _Units(key=_units(key), body=_units(body)) for key, body in zip(key_texts, body_texts, strict=True)
         )
         self._key_vocabulary = frozenset().union(*(item.key for item in self._items))
         self._vocabulary = self._key_vocabulary.union(*(item.body for item in self._items))

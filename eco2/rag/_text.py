@@ -52,9 +52,7 @@ def _fold_syllable(code: int) -> str:
 
 
 _FOLD_TABLE = {
-    code: folded
-    for code in range(_HANGUL_FIRST, _HANGUL_LAST + 1)
-    if (folded := _fold_syllable(code)) != chr(code)
+    code: folded for code in range(_HANGUL_FIRST, _HANGUL_LAST + 1) if (folded := _fold_syllable(code)) != chr(code)
 }
 
 
@@ -75,9 +73,7 @@ def _normalized(words: str) -> frozenset[str]:
 
 # suffix -> (minimum stem length, whether the stem must end in a consonant: True, False, None for either)
 _PARTICLES: dict[str, tuple[int, bool | None]] = {
-    **dict.fromkeys(
-        ("이랑", "이나", "이야", "이에요", "이라", "이라서", "이라도", "으로", "으로는"), (1, True)
-    ),
+    **dict.fromkeys(("이랑", "이나", "이야", "이에요", "이라", "이라서", "이라도", "으로", "으로는"), (1, True)),
     **dict.fromkeys(("은", "을", "과", "은요", "이요", "이지", "이고", "인데", "인가요", "인가"), (1, True)),
     **dict.fromkeys(("는", "를", "랑", "는요", "예요", "라서", "라도"), (1, False)),
     **dict.fromkeys(("가", "와", "로", "로는", "야"), (2, False)),

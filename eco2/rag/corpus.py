@@ -70,9 +70,7 @@ def load_corpus(directory: Path | None = None) -> tuple[WasteItem, ...]:
     Items come back in file-name order, then in the order each file lists them, so results are stable.
     """
     root: Traversable = directory if directory is not None else _bundled_directory()
-    files = sorted(
-        (entry for entry in root.iterdir() if entry.name.endswith(".yaml")), key=attrgetter("name")
-    )
+    files = sorted((entry for entry in root.iterdir() if entry.name.endswith(".yaml")), key=attrgetter("name"))
     if not files:
         raise CorpusError(f"{root}: no category files (*.yaml) found")
     items: list[WasteItem] = []
@@ -140,9 +138,7 @@ def _parse_item(raw: object, category: WasteCategory, where: str, index: int) ->
         raise CorpusError(f"{label}: id must be a lowercase ascii slug")
     steps = _texts(mapping["steps"], f"{label}: steps")
     if not _MIN_STEPS <= len(steps) <= _MAX_STEPS:
-        raise CorpusError(
-            f"{label}: steps must list {_MIN_STEPS} to {_MAX_STEPS} sentences, got {len(steps)}"
-        )
+        raise CorpusError(f"{label}: steps must list {_MIN_STEPS} to {_MAX_STEPS} sentences, got {len(steps)}")
     return WasteItem(
         id=checked_id,
         name=_text(mapping["name"], f"{label}: name"),
@@ -154,9 +150,7 @@ def _parse_item(raw: object, category: WasteCategory, where: str, index: int) ->
     )
 
 
-def _check_keys(
-    raw: Mapping[str, object], *, required: frozenset[str], optional: frozenset[str], where: str
-) -> None:
+def _check_keys(raw: Mapping[str, object], *, required: frozenset[str], optional: frozenset[str], where: str) -> None:
     missing = sorted(required - raw.keys())
     if missing:
         raise CorpusError(f"{where}: missing field(s) {', '.join(missing)}")

@@ -87,9 +87,7 @@ def load_questions(path: Path) -> tuple[EvalQuestion, ...]:
         elif keys in ({"q", "id"}, {"q", "id", "also"}):
             questions.append(EvalQuestion(text=entry["q"], expected=(entry["id"], *entry.get("also", ()))))
         else:
-            raise ValueError(
-                f"{path.name}: question #{number} must have q and either id (+also) or weak: true"
-            )
+            raise ValueError(f"{path.name}: question #{number} must have q and either id (+also) or weak: true")
     return tuple(questions)
 
 
@@ -130,9 +128,7 @@ def evaluate(retriever: WasteRetriever, questions: Sequence[EvalQuestion]) -> Ev
         in_scope=len(answerable),
         out_of_scope=out_of_scope,
         hit_at_1=share(len(answerable) - len(misses), len(answerable)),
-        hit_at_3=share(
-            sum(any(i in o.question.expected for i in ids(o)) for o in answerable), len(answerable)
-        ),
+        hit_at_3=share(sum(any(i in o.question.expected for i in ids(o)) for o in answerable), len(answerable)),
         weak_precision=share(flagged_right, len(flagged), empty=1.0),
         weak_recall=share(flagged_right, out_of_scope, empty=1.0),
         mean_latency_ms=share(1000 * elapsed, len(outcomes)),

@@ -125,17 +125,13 @@ class WasteRetriever:
         body_scores = self._body.scores(terms)
         combined = [key + BODY_WEIGHT * body for key, body in zip(key_scores, body_scores, strict=True)]
         shortlist = [
-            i
-            for i in heapq.nlargest(SHORTLIST, range(len(combined)), key=combined.__getitem__)
-            if combined[i] > 0
+            i for i in heapq.nlargest(SHORTLIST, range(len(combined)), key=combined.__getitem__) if combined[i] > 0
         ]
         if not shortlist:
             return Retrieval(query=query, hits=(), quality=0.0, weak=True)
         top = combined[shortlist[0]]
         coverage = self._coverage.coverage(words, shortlist)
-        final = {
-            i: share + BM25_SHARE * combined[i] / top for i, share in zip(shortlist, coverage, strict=True)
-        }
+        final = {i: share + BM25_SHARE * combined[i] / top for i, share in zip(shortlist, coverage, strict=True)}
         ranked = sorted(shortlist, key=final.__getitem__, reverse=True)[:k]
         quality = round(self._coverage.quality(words, ranked[0]), 4)
         return Retrieval(

@@ -48,8 +48,7 @@ def load_faq() -> tuple[FaqEntry, ...]:
     text = resources.files("eco2.data").joinpath("general_faq.yaml").read_text("utf-8")
     raw = yaml.safe_load(text)
     return tuple(
-        FaqEntry(str(e["id"]), tuple(str(q) for q in e["questions"]), str(e["answer"]))
-        for e in raw["entries"]
+        FaqEntry(str(e["id"]), tuple(str(q) for q in e["questions"]), str(e["answer"])) for e in raw["entries"]
     )
 
 

@@ -58,16 +58,12 @@ HARD_LIMIT_GRACE_S = 5
 
 REGISTRY: tuple[SubagentSpec, ...] = (
     SubagentSpec("vision", Queue.IO, 20, 1, FailMode.OPEN, "이미지 속 폐기물 품목 인식 (OpenAI vision)"),
-    SubagentSpec(
-        "waste_rag", Queue.CPU, 5, 0, FailMode.FALLBACK, "분리배출 규칙 검색 (BM25)", fallback="web_search"
-    ),
+    SubagentSpec("waste_rag", Queue.CPU, 5, 0, FailMode.FALLBACK, "분리배출 규칙 검색 (BM25)", fallback="web_search"),
     SubagentSpec("weather", Queue.IO, 8, 2, FailMode.OPEN, "기상청 단기예보"),
     SubagentSpec("bulk_waste", Queue.IO, 8, 2, FailMode.OPEN, "대형폐기물 (행정안전부 API)"),
     SubagentSpec("character", Queue.IO, 3, 2, FailMode.OPEN, "캐릭터 정보 (gRPC)"),
     SubagentSpec("location", Queue.IO, 8, 2, FailMode.OPEN, "장소 검색 (카카오 로컬)"),
-    SubagentSpec(
-        "web_search", Queue.IO, 10, 1, FailMode.FALLBACK, "웹 검색 (DuckDuckGo / OpenAI)", fallback="general"
-    ),
+    SubagentSpec("web_search", Queue.IO, 10, 1, FailMode.FALLBACK, "웹 검색 (DuckDuckGo / OpenAI)", fallback="general"),
     SubagentSpec("collection_point", Queue.IO, 8, 2, FailMode.OPEN, "폐기물 수거함 위치 (한국환경공단)"),
     SubagentSpec("recyclable_price", Queue.CPU, 3, 0, FailMode.OPEN, "재활용품 시세 (한국환경공단)"),
     SubagentSpec("image_generation", Queue.IO, 60, 1, FailMode.OPEN, "이미지 생성 (OpenAI)"),

@@ -9,7 +9,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from eco2.domain.events import StageStatus
 from eco2.domain.subagents import ResultStatus, SubagentQuery, SubagentResult
@@ -65,7 +66,7 @@ class SubagentRunner:
         spec = spec_for(name)
         writer = self._events.open(query.job_id, traceparent)
         if attempt == 1:
-            _quiet_stage(writer.stage, spec.name, StageStatus.STARTED)
+            _quiet(writer.stage, spec.name, StageStatus.STARTED)
         started = time.perf_counter()
         try:
             result = self._impls[spec.name].run(query)
@@ -84,15 +85,16 @@ class SubagentRunner:
             result = SubagentResult(spec.name, ResultStatus.FAILED, error=type(exc).__name__)
         result = dataclasses.replace(result, duration_s=time.perf_counter() - started, attempts=attempt)
         if result.status is ResultStatus.NEEDS_INPUT:
-            _quiet_stage(writer.needs_input, {"subagent": spec.name, **result.data})
-        _quiet_stage(writer.stage, spec.name, _STAGE_STATUS[result.status])
+            _quiet(writer.needs_input, {"subagent": spec.name, **result.data})
+        _quiet(writer.stage, spec.name, _STAGE_STATUS[result.status])
+        _quiet(writer.close)  # a fast subagent's started+completed go out in one round trip
         self._observer.on_result(result)
         return result
 
 
-def _quiet_stage(call: object, *args: object) -> None:
+def _quiet(call: Callable[..., object], *args: Any) -> None:
     """Progress events are best effort here: the result still reaches the orchestrator via Celery."""
     try:
-        call(*args)  # type: ignore[operator]
+        call(*args)
     except StreamError:
         log.warning("could not write a progress event", exc_info=True)

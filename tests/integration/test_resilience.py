@@ -72,9 +72,7 @@ def test_bad_input_gets_an_error_or_a_clean_rejection_and_the_worker_goes_on(
         _publish_raw(redis_url, b"{this is not json", "application/json")
         _publish_raw(redis_url, b"\x80\x04K\x01.", "application/x-python-serialize")
         good = new_job()
-        backend.send_task(
-            "eco2.chat.process", kwargs={"job_id": good, "message": "페트병"}, queue="eco2.chat"
-        )
+        backend.send_task("eco2.chat.process", kwargs={"job_id": good, "message": "페트병"}, queue="eco2.chat")
         assert terminal(collect(db, good))["_type"] == "done"
         for kwargs, code in BAD_INPUTS:
             if code is None:

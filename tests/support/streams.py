@@ -14,9 +14,7 @@ def events_key(job_id: str, prefix: str = "eco2") -> str:
     return f"{prefix}:chat:{job_id}:events"
 
 
-def collect(
-    client: redis.Redis, job_id: str, timeout_s: float = 60, prefix: str = "eco2"
-) -> list[dict[str, str]]:
+def collect(client: redis.Redis, job_id: str, timeout_s: float = 60, prefix: str = "eco2") -> list[dict[str, str]]:
     """All entries of the job's stream up to its terminal event (fails the test on timeout)."""
     key = events_key(job_id, prefix)
     last = "0-0"

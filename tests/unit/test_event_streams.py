@@ -141,13 +141,25 @@ def test_tokens_are_coalesced_into_few_entries_in_order(rstreams: RedisStreamsEv
     assert "".join(e["delta"] for e in tokens) == "".join(pieces)
 
 
-def test_a_lone_token_is_flushed_within_the_window(rstreams: RedisStreamsEvents) -> None:
+def late_reader_text(streams: RedisStreamsEvents, client: redis.Redis, job_id: str) -> str:
+    """What a reader arriving now reconstructs: the snapshot, then token entries after its last_seq."""
+    snap = streams.snapshot(job_id)
+    assert snap is not None
+    text = snap.answer
+    for _id, raw in client.xrange(f"t:chat:{job_id}:events"):
+        if int(raw[b"seq"]) > snap.last_seq:
+            if raw[b"type"] == b"reset":
+                text = ""
+            elif raw[b"type"] == b"token":
+                text += raw[b"delta"].decode()
+    return text
+
+
+def test_a_lone_token_is_flushed_within_the_window(rstreams: RedisStreamsEvents, rclient: redis.Redis) -> None:
     w = rstreams.open("c2")
     w.token("answer", "혼자")
     time.sleep(0.15)  # no further call: only the background flusher can have written it
-    snap = rstreams.snapshot("c2")
-    assert snap is not None
-    assert snap.answer == "혼자"
+    assert late_reader_text(rstreams, rclient, "c2") == "혼자"
 
 
 def test_replayed_batch_is_applied_once(rstreams: RedisStreamsEvents) -> None:
@@ -157,10 +169,8 @@ def test_replayed_batch_is_applied_once(rstreams: RedisStreamsEvents) -> None:
     batch = ["token", "answer", "한 번", ""]
     assert rstreams.emit(keys, "", "writer-a", 1, batch) == 0
     assert rstreams.emit(keys, "", "writer-a", 1, batch) == 1  # a client retry after a lost reply
-    snap = rstreams.snapshot("c3")
-    assert snap is not None
-    assert snap.answer == "한 번"
-    assert snap.last_seq == 1
+    assert rstreams.client.xlen(keys.events) == 1
+    assert rstreams.client.get(keys.answer) == "한 번".encode()
 
 
 def test_keys_expire_after_the_job_ends(rstreams: RedisStreamsEvents, rclient: redis.Redis) -> None:
@@ -173,9 +183,7 @@ def test_keys_expire_after_the_job_ends(rstreams: RedisStreamsEvents, rclient: r
         assert 0 < rclient.ttl(key) <= 60
 
 
-def test_snapshot_update_does_not_resend_the_answer(
-    rstreams: RedisStreamsEvents, rclient: redis.Redis
-) -> None:
+def test_snapshot_update_does_not_resend_the_answer(rstreams: RedisStreamsEvents, rclient: redis.Redis) -> None:
     # The script receives only the new delta: the client's bytes per flush do not grow with the answer.
     w = rstreams.open("c5")
     sent: list[int] = []
@@ -186,13 +194,16 @@ def test_snapshot_update_does_not_resend_the_answer(
         return original(keys, tp, writer, batch, events)
 
     rstreams.emit = spy  # type: ignore[method-assign]
-    for _ in range(50):
+    for n in range(50):
         w.token("answer", "가" * 100)
         w.flush()
+        assert late_reader_text(rstreams, rclient, "c5") == "가" * 100 * (n + 1)
     assert max(sent) == min(sent)
+    w.done({"intent": "general"})
     snap = rstreams.snapshot("c5")
     assert snap is not None
     assert len(snap.answer) == 5000
+    assert snap.last_seq == 51
 
 
 def test_rejected_jobs_are_recorded(rstreams: RedisStreamsEvents, rclient: redis.Redis) -> None:

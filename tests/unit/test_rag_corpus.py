@@ -64,9 +64,7 @@ def test_bundled_corpus_has_at_least_220_items(corpus: tuple[WasteItem, ...]) ->
 
 
 @pytest.mark.parametrize("category_id", CATEGORIES)
-def test_every_category_is_present_with_at_least_six_items(
-    corpus: tuple[WasteItem, ...], category_id: str
-) -> None:
+def test_every_category_is_present_with_at_least_six_items(corpus: tuple[WasteItem, ...], category_id: str) -> None:
     count = sum(1 for item in corpus if item.category.id == category_id)
     assert count >= 6, f"{category_id} has {count} items"
 

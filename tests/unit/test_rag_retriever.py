@@ -56,18 +56,12 @@ def test_building_over_the_bundled_corpus_takes_well_under_a_second() -> None:
         ("뽁뽁이", "bubble_wrap"),
     ],
 )
-def test_finds_items_through_their_aliases(
-    top_id: Callable[[str], str | None], query: str, expected: str
-) -> None:
+def test_finds_items_through_their_aliases(top_id: Callable[[str], str | None], query: str, expected: str) -> None:
     assert top_id(query) == expected
 
 
-@pytest.mark.parametrize(
-    "query", ["페트병", "페트병은", "페트병을 어떻게", "페트 병", "패트병", "페트병버리는법"]
-)
-def test_particles_spacing_and_vowel_typos_still_find_clear_pet(
-    retriever: WasteRetriever, query: str
-) -> None:
+@pytest.mark.parametrize("query", ["페트병", "페트병은", "페트병을 어떻게", "페트 병", "패트병", "페트병버리는법"])
+def test_particles_spacing_and_vowel_typos_still_find_clear_pet(retriever: WasteRetriever, query: str) -> None:
     result = retriever.search(query)
     assert result.best is not None
     assert result.best.category.id == "clear_pet"

@@ -23,9 +23,7 @@ def make_checkpointer(url: str) -> BaseCheckpointSaver[Any]:
         return _sqlite(url)
     if scheme in {"postgres", "postgresql"}:
         return _postgres(url)
-    raise ConfigError(
-        f"ECO2_CHECKPOINT_URL must be sqlite:///path or postgresql://..., got scheme {scheme!r}"
-    )
+    raise ConfigError(f"ECO2_CHECKPOINT_URL must be sqlite:///path or postgresql://..., got scheme {scheme!r}")
 
 
 def _sqlite(url: str) -> BaseCheckpointSaver[Any]:

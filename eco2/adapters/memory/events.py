@@ -45,9 +45,7 @@ class MemoryJobEvents:
     def token(self, node: str, delta: str) -> None:
         """Append a token event."""
         if delta:
-            self._owner.append(
-                self._job_id, EventType.TOKEN, {"node": node, "delta": delta}, self._traceparent
-            )
+            self._owner.append(self._job_id, EventType.TOKEN, {"node": node, "delta": delta}, self._traceparent)
 
     def begin_answer(self) -> bool:
         """Reset when answer text exists."""
@@ -137,6 +135,11 @@ class MemoryEvents:
             if job is None:
                 return None
             return JobSnapshot(job.status, job.seq, job.intent, job.answer, job.updated_ms)
+
+    def status(self, job_id: str) -> JobStatus | None:
+        """The job's status."""
+        snapshot = self.snapshot(job_id)
+        return snapshot.status if snapshot else None
 
     def reject(self, code: str, message: str, job_id: str | None) -> None:
         """Remember a refused job."""

@@ -1,7 +1,8 @@
 """Writing and reading job event streams in Redis.
 
-Tokens are buffered per job and written in one ``EVALSHA`` round trip per flush (window
-``token_flush_ms``); any other event flushes first, so order is preserved. Each flush carries the writer's
+Events are buffered per job and written in one ``EVALSHA`` round trip per flush (window
+``token_flush_ms``), in call order; adjacent tokens merge into one entry. Terminal events and ``reset``
+flush at once. Each flush carries the writer's
 id and a batch number, so a retry after a lost reply is recognised by the script and not applied twice.
 """
 
@@ -64,42 +65,26 @@ class RedisJobEvents:
 
     # -- the port --------------------------------------------------------------------------------
     def stage(self, stage: str, status: StageStatus, intent: str | None = None) -> None:
-        """Write a ``stage`` event (after any buffered tokens)."""
-        self._write([EventType.STAGE, stage, status.value, intent or ""])
+        """Buffer a ``stage`` event (written with the next flush, in order)."""
+        self._buffer([EventType.STAGE, stage, status.value, intent or ""])
 
     def token(self, node: str, delta: str) -> None:
         """Buffer a token; adjacent tokens of one node are merged into one entry per flush."""
-        if not delta:
-            return
-        with self._lock:
-            self._raise_failure()
-            if self._finished:
-                return
-            pending = self._pending
-            if pending and pending[-4] == EventType.TOKEN and pending[-3] == node:
-                pending[-2] += delta
-            else:
-                pending.extend([EventType.TOKEN, node, delta, ""])
-            self._pending_tokens += 1
-            window = self._owner.flush_s
-            if window <= 0:
-                self._flush_locked()
-            elif not self._scheduled:
-                self._scheduled = True
-                self._owner.flusher.schedule(self, time.monotonic() + window)
+        if delta:
+            self._buffer([EventType.TOKEN, node, delta, ""])
 
     def begin_answer(self) -> bool:
         """Emit ``reset`` when an earlier attempt already streamed answer text."""
         with self._lock:
             self._flush_locked()
-            if self._owner.client.hstrlen(self._keys.snapshot, "answer") == 0:
+            if self._owner.client.strlen(self._keys.answer) == 0:
                 return False
         self._write([EventType.RESET, "", "", ""])
         return True
 
     def needs_input(self, data: Mapping[str, Any]) -> None:
-        """Write a ``needs_input`` event."""
-        self._write([EventType.NEEDS_INPUT, _json(data), "", ""])
+        """Buffer a ``needs_input`` event."""
+        self._buffer([EventType.NEEDS_INPUT, _json(data), "", ""])
 
     def done(self, data: Mapping[str, Any]) -> bool:
         """Write the terminal ``done`` event; the script inserts the streamed answer."""
@@ -135,6 +120,26 @@ class RedisJobEvents:
         if self._failure is not None:
             failure, self._failure = self._failure, None
             raise StreamError(f"event stream write failed: {failure}") from failure
+
+    def _buffer(self, event: list[str]) -> None:
+        """Queue a non-terminal event; the first one of a window schedules the flush."""
+        with self._lock:
+            self._raise_failure()
+            if self._finished:
+                return
+            pending = self._pending
+            if event[0] == EventType.TOKEN:
+                self._pending_tokens += 1
+                if pending and pending[-4] == EventType.TOKEN and pending[-3] == event[1]:
+                    pending[-2] += event[2]
+                    return
+            pending.extend(event)
+            window = self._owner.flush_s
+            if window <= 0:
+                self._flush_locked()
+            elif not self._scheduled:
+                self._scheduled = True
+                self._owner.flusher.schedule(self, time.monotonic() + window)
 
     def _write(self, event: list[str]) -> bool:
         with self._lock:
@@ -203,7 +208,7 @@ class RedisStreamsEvents:
         args: list[str | int] = [_now_ms(), self.ttl_s, self.running_ttl_s, traceparent, writer, batch]
         args.extend(events)
         try:
-            result = self._script(keys=[keys.events, keys.snapshot, keys.seq], args=args)
+            result = self._script(keys=[keys.events, keys.snapshot, keys.seq, keys.answer], args=args)
         except redis.RedisError as exc:
             raise StreamError(f"writing to {keys.events} failed: {type(exc).__name__}") from exc
         return int(result[1])
@@ -222,6 +227,11 @@ class RedisStreamsEvents:
             answer=fields.get("answer", ""),
             updated_ms=int(fields.get("updated_ms", "0")),
         )
+
+    def status(self, job_id: str) -> JobStatus | None:
+        """Only the snapshot's status field."""
+        raw = self.client.hget(StreamKeys.for_job(self.prefix, job_id).snapshot, "status")
+        return JobStatus(_text(raw)) if raw else None
 
     def reject(self, code: str, message: str, job_id: str | None) -> None:
         """Append to ``{prefix}:chat:rejected`` (capped) so operators can see every refused job."""

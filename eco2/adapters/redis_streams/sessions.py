@@ -36,9 +36,7 @@ class RedisSessionQueue:
     def admit(self, session_id: str, job_id: str, kwargs: Mapping[str, Any], lease_s: float) -> Admission:
         """Run now, or wait; may hand back a waiting job whose predecessor's lease expired."""
         payload = json.dumps(dict(kwargs), ensure_ascii=False, sort_keys=True)
-        run_now, promoted = self._call(
-            session_id, ["admit", job_id, payload, int(lease_s * 1000), self._queue_ttl_s]
-        )
+        run_now, promoted = self._call(session_id, ["admit", job_id, payload, int(lease_s * 1000), self._queue_ttl_s])
         return Admission(run_now=bool(run_now), promoted=json.loads(promoted) if promoted else None)
 
     def release(self, session_id: str, job_id: str, lease_s: float) -> Mapping[str, Any] | None:

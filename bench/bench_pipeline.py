@@ -1,0 +1,153 @@
+"""End-to-end pipeline benchmark: eco2 chats next to raw Celery work of the same shape, in one run.
+
+Prints
+  1. chat latency p50/p99 (send -> terminal event read by a client) next to a raw chord of the same fan-out
+     width (entry task -> chord of no-ops -> callback writes one stream entry), interleaved;
+  2. chats/s (x tasks per chat) next to raw no-op tasks/s through the same worker;
+  3. the cost per token write: one XADD per token (the original's way, plus the full-answer snapshot),
+     eco2's writer flushing every token, and eco2's 20 ms coalescing.
+
+Usage: python bench/bench_pipeline.py [--chats 60] [--concurrency 2]
+Real redis-server and real worker processes; instant fake subagents and LLM (bench/fake_app.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import redis
+from celery import Celery
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.fake_app import ANSWER_PIECES  # noqa: E402
+from eco2.adapters.redis_streams import RedisStreamsEvents  # noqa: E402
+from eco2.localrun import LocalRedis, Worker  # noqa: E402
+
+WIDTH = 4  # bench/fake_app.py's intents fan out to 4 subagents
+TASKS_PER_CHAT = 1 + WIDTH + 1  # entry + subagents + continuation (the deadline task runs much later)
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def wait_stream(client: redis.Redis, key: str, stop: set[bytes], timeout: float = 30) -> None:
+    last = "0-0"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for _k, entries in client.xread({key: last}, block=1000) or []:
+            for entry_id, fields in entries:
+                last = entry_id
+                if fields.get(b"type") in stop:
+                    return
+    raise TimeoutError(key)
+
+
+def latency(backend: Celery, client: redis.Redis, n: int) -> tuple[list[float], list[float]]:
+    chat, raw = [], []
+    for i in range(n):
+        job = f"lat-{i}-{uuid.uuid4().hex[:6]}"
+        t0 = time.perf_counter()
+        backend.send_task("eco2.chat.process", kwargs={"job_id": job, "message": "페트병"}, queue="eco2.chat")
+        wait_stream(client, f"eco2:chat:{job}:events", {b"done", b"error"})
+        chat.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        backend.send_task("bench.raw_start", kwargs={"job_id": job, "width": WIDTH}, queue="eco2.chat")
+        wait_stream(client, f"bench:raw:{job}", {b"done"})
+        raw.append(time.perf_counter() - t0)
+    return chat[3:], raw[3:]  # the first few warm caches and connections
+
+
+def throughput(backend: Celery, client: redis.Redis, chats: int) -> tuple[float, float]:
+    jobs = [f"tp-{i}-{uuid.uuid4().hex[:6]}" for i in range(chats)]
+    t0 = time.perf_counter()
+    for job in jobs:
+        backend.send_task("eco2.chat.process", kwargs={"job_id": job, "message": "페트병"}, queue="eco2.chat")
+    for job in jobs:
+        wait_stream(client, f"eco2:chat:{job}:events", {b"done", b"error"}, timeout=300)
+    chats_per_s = chats / (time.perf_counter() - t0)
+    tasks = chats * TASKS_PER_CHAT
+    client.delete("bench:count")
+    t0 = time.perf_counter()
+    for _ in range(tasks):
+        backend.send_task("bench.count", queue="eco2.chat")
+    while int(client.get("bench:count") or 0) < tasks:
+        time.sleep(0.005)
+    raw_per_s = tasks / (time.perf_counter() - t0)
+    return chats_per_s, raw_per_s
+
+
+def token_costs(url: str, tokens: int = 2000) -> dict[str, float]:
+    client = redis.Redis.from_url(url)
+    out: dict[str, float] = {}
+    # The original design: XADD per token plus the whole accumulated answer into the snapshot each time.
+    answer = ""
+    t0 = time.perf_counter()
+    for n in range(tokens):
+        answer += "토큰 "
+        pipe = client.pipeline(transaction=False)
+        pipe.xadd("bench:orig:events", {"type": "token", "delta": "토큰 "})
+        pipe.hset("bench:orig:snapshot", mapping={"answer": answer, "last_seq": n})
+        pipe.execute()
+    out["original: XADD + full snapshot per token"] = (time.perf_counter() - t0) / tokens
+    t0 = time.perf_counter()
+    for _ in range(tokens):
+        client.xadd("bench:xadd:events", {"type": "token", "delta": "토큰 "})
+    out["bare XADD per token (floor of any per-token write)"] = (time.perf_counter() - t0) / tokens
+    for label, flush_ms in (("eco2 writer, flush every token", 0), ("eco2 writer, 20 ms coalescing", 20)):
+        events = RedisStreamsEvents(client, prefix=f"bench{flush_ms}", flush_ms=flush_ms)
+        writer = events.open(f"tok-{uuid.uuid4().hex[:6]}")
+        t0 = time.perf_counter()
+        for _ in range(tokens):
+            writer.token("answer", "토큰 ")
+        writer.done({"intent": "general"})
+        out[label] = (time.perf_counter() - t0) / tokens
+    # O(1) snapshot: cost of one flush at a short and at a long accumulated answer.
+    events = RedisStreamsEvents(client, prefix="benchlen", flush_ms=0)
+    for length in (100, 20000):
+        writer = events.open(f"len-{length}-{uuid.uuid4().hex[:6]}")
+        writer.token("answer", "가" * length)
+        t0 = time.perf_counter()
+        for _ in range(500):
+            writer.token("answer", "토큰 ")
+        out[f"eco2 flush with a {length}-char answer already streamed"] = (time.perf_counter() - t0) / 500
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--chats", type=int, default=60, help="latency samples per side")
+    parser.add_argument("--throughput-chats", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=2)
+    args = parser.parse_args()
+    with LocalRedis() as server, tempfile.TemporaryDirectory() as state:
+        env = {"ECO2_REDIS_URL": server.url, "ECO2_STATE_DIR": state, "PYTHONPATH": str(ROOT)}
+        with Worker(env, app="bench.fake_app", concurrency=args.concurrency, extra_args=["--loglevel", "WARNING"]):
+            backend = Celery(broker=server.url)
+            client = redis.Redis.from_url(server.url)
+            chat, raw = latency(backend, client, args.chats)
+            chats_s, raw_s = throughput(backend, client, args.throughput_chats)
+        costs = token_costs(server.url)
+    p50c, p99c, p50r, p99r = pct(chat, 0.5), pct(chat, 0.99), pct(raw, 0.5), pct(raw, 0.99)
+    print(f"fan-out width {WIDTH}, answer {ANSWER_PIECES} tokens, worker -c {args.concurrency}")
+    print(f"latency  chat p50 {p50c * 1000:7.1f} ms  p99 {p99c * 1000:7.1f} ms   (n={len(chat)})")
+    print(f"latency  raw  p50 {p50r * 1000:7.1f} ms  p99 {p99r * 1000:7.1f} ms   (chord of {WIDTH} no-ops)")
+    print(f"latency  ratio p50 {p50c / p50r:.2f}  p99 {p99c / p99r:.2f}   (goal <= 1.3)")
+    print(f"throughput chats/s {chats_s:7.1f}  x {TASKS_PER_CHAT} tasks = {chats_s * TASKS_PER_CHAT:7.1f} tasks/s")
+    print(f"throughput raw no-op tasks/s {raw_s:7.1f}   ratio {chats_s * TASKS_PER_CHAT / raw_s:.2f} (goal >= 0.7)")
+    for label, seconds in costs.items():
+        print(f"token write  {seconds * 1e6:8.1f} us  {label}")
+    print(f"median of chat latencies {statistics.median(chat) * 1000:.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
