@@ -130,7 +130,12 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=2)
     args = parser.parse_args()
     with LocalRedis() as server, tempfile.TemporaryDirectory() as state:
-        env = {"ECO2_REDIS_URL": server.url, "ECO2_STATE_DIR": state, "PYTHONPATH": str(ROOT)}
+        env = {
+            "ECO2_REDIS_URL": server.url,
+            "ECO2_STATE_DIR": state,
+            "PYTHONPATH": str(ROOT),
+            **{k: v for k, v in __import__("os").environ.items() if k.startswith("BENCH_")},
+        }
         with Worker(env, app="bench.fake_app", concurrency=args.concurrency, extra_args=["--loglevel", "WARNING"]):
             backend = Celery(broker=server.url)
             client = redis.Redis.from_url(server.url)

@@ -15,7 +15,6 @@ from celery import chord
 from celery.exceptions import SoftTimeLimitExceeded
 
 from eco2.bootstrap import Container, bootstrap
-from eco2.dispatch.celery_canvas import CeleryDispatcher
 from eco2.domain.intents import Intent, IntentResult, IntentScore
 from eco2.domain.subagents import ResultStatus, SubagentQuery, SubagentResult
 from eco2.ports.llm import AnswerInput
@@ -59,7 +58,7 @@ class InstantWriter:
 
 def _factory() -> Container:
     return bootstrap(
-        dispatcher=CeleryDispatcher(app),
+        dispatcher=runtime.celery_dispatcher(),
         timeout_errors=(SoftTimeLimitExceeded,),
         classifier=InstantClassifier(),
         writer=InstantWriter(),
@@ -80,8 +79,10 @@ def _client() -> redis.Redis:
 
 
 @app.task(name="bench.noop", queue="eco2.io")
-def noop(**_: Any) -> dict[str, str]:
-    """A subagent-shaped task that does nothing."""
+def noop(**kwargs: Any) -> dict[str, str]:
+    """A subagent-shaped task that does nothing (but note when it ran, for timelines)."""
+    if kwargs.get("job_id"):
+        _client().xadd(f"bench:raw:{kwargs['job_id']}", {"type": "noop"})
     return {"status": "ok"}
 
 
@@ -98,7 +99,7 @@ def raw_done(results: list[dict[str, str]], *, job_id: str) -> None:
 
 
 @app.task(name="bench.raw_start", queue="eco2.chat")
-def raw_start(*, job_id: str, width: int) -> None:
+def raw_start(*, job_id: str, width: int, trace: bool = False) -> None:
     """Entry task of the baseline: fan out ``width`` no-ops as a chord, like the orchestrator."""
-    header = [noop.s(i=i).set(queue="eco2.io") for i in range(width)]
+    header = [noop.s(i=i, job_id=job_id if trace else "").set(queue="eco2.io") for i in range(width)]
     chord(header)(raw_done.s(job_id=job_id).set(queue="eco2.chat"))

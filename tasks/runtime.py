@@ -11,7 +11,9 @@ from collections.abc import Callable
 
 from celery.exceptions import SoftTimeLimitExceeded
 
-from eco2.bootstrap import Container, bootstrap
+from eco2.adapters.redis_streams.deadlines import RedisDeadlines
+from eco2.bootstrap import Container, bootstrap, redis_client
+from eco2.config import Settings
 from eco2.dispatch.celery_canvas import CeleryDispatcher
 from tasks.app import app
 
@@ -19,9 +21,15 @@ _lock = threading.Lock()
 _container: Container | None = None
 
 
+def celery_dispatcher() -> CeleryDispatcher:
+    """The Celery dispatcher with its deadline store, from the environment's settings."""
+    settings = Settings.from_env()
+    return CeleryDispatcher(app, RedisDeadlines(redis_client(settings.stream_redis_url), settings.stream_prefix))
+
+
 def default_factory() -> Container:
     """The production container: adapters chosen from the environment."""
-    return bootstrap(dispatcher=CeleryDispatcher(app), timeout_errors=(SoftTimeLimitExceeded,))
+    return bootstrap(dispatcher=celery_dispatcher(), timeout_errors=(SoftTimeLimitExceeded,))
 
 
 _factory: Callable[[], Container] = default_factory

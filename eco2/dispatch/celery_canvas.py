@@ -11,6 +11,7 @@ from typing import Any
 
 from celery import Celery, chord
 
+from eco2.adapters.redis_streams.deadlines import RedisDeadlines
 from eco2.domain.subagents import SubagentQuery
 from eco2.ports.dispatch import JobRef
 from eco2.subagents.registry import Queue, spec_for
@@ -24,8 +25,9 @@ TASK_DEADLINE = "eco2.chat.deadline"
 class CeleryDispatcher:
     """Implements ``DispatchPort`` with Celery signatures sent by name (no task imports needed)."""
 
-    def __init__(self, app: Celery) -> None:
+    def __init__(self, app: Celery, deadlines: RedisDeadlines) -> None:
         self._app = app
+        self._deadlines = deadlines
 
     def fan_out(self, job: JobRef, round_no: int, subagents: Sequence[str], query: SubagentQuery) -> None:
         """Send the round as ``chord(subagents)(continue)`` with an error callback."""
@@ -55,8 +57,19 @@ class CeleryDispatcher:
         chord(header, app=self._app)(body)
 
     def schedule_deadline(self, job: JobRef, delay_s: float) -> None:
-        """A delayed task that ends the job with ``timeout`` if it is still running."""
-        self._app.send_task(TASK_DEADLINE, kwargs={"job": job.to_dict()}, queue=Queue.CHAT.value, countdown=delay_s)
+        """Register the deadline; a worker's sweeper sends ``eco2.chat.deadline`` once it is due."""
+        self._deadlines.schedule(job, delay_s)
+
+    def cancel_deadline(self, job: JobRef) -> None:
+        """Forget the deadline of an ended job."""
+        self._deadlines.cancel(job)
+
+    def expire_due(self, limit: int = 100) -> int:
+        """Send ``eco2.chat.deadline`` for every overdue job (called by the sweeper); returns how many."""
+        due = self._deadlines.claim_due(limit)
+        for job in due:
+            self._app.send_task(TASK_DEADLINE, kwargs={"job": job.to_dict()}, queue=Queue.CHAT.value)
+        return len(due)
 
     def enqueue_chat(self, kwargs: Mapping[str, Any]) -> None:
         """Enqueue a job by its public task name, exactly as an external backend does."""

@@ -56,6 +56,9 @@ class InlineDispatcher:
         timer.start()
         self._timers.append(timer)
 
+    def cancel_deadline(self, job: JobRef) -> None:
+        """Timers of ended jobs find them finished; nothing to do."""
+
     def enqueue_chat(self, kwargs: Mapping[str, Any]) -> None:
         """Start a waiting job right away."""
         self._svc().accept((), kwargs)

@@ -23,19 +23,17 @@ def _after_aggregate(state: ChatState) -> str:
 
 
 def build_graph(nodes: Nodes, checkpointer: BaseCheckpointSaver[Any]) -> ChatGraph:
-    """intent -> router -> dispatch -> aggregate -> (dispatch again | answer -> remember)."""
+    """intent -> router -> dispatch -> aggregate -> (dispatch again | answer)."""
     graph = StateGraph(ChatState, context_schema=RunContext)
     graph.add_node("intent", nodes.intent)
     graph.add_node("router", nodes.router)
     graph.add_node("dispatch", nodes.dispatch)
     graph.add_node("aggregate", nodes.aggregate)
     graph.add_node("answer", nodes.answer)
-    graph.add_node("remember", nodes.remember)
     graph.add_edge(START, "intent")
     graph.add_edge("intent", "router")
     graph.add_edge("router", "dispatch")
     graph.add_edge("dispatch", "aggregate")
     graph.add_conditional_edges("aggregate", _after_aggregate, ["dispatch", "answer", END])
-    graph.add_edge("answer", "remember")
-    graph.add_edge("remember", END)
+    graph.add_edge("answer", END)
     return graph.compile(checkpointer=checkpointer)

@@ -1,4 +1,4 @@
-"""The graph's nodes: intent -> router -> dispatch (interrupt) -> aggregate -> answer -> remember.
+"""The graph's nodes: intent -> router -> dispatch (interrupt) -> aggregate -> answer.
 
 ``dispatch`` does not run subagents: it interrupts the graph with the round's plan. The Celery side fans
 the plan out as a chord and resumes the graph with the results in a callback task, so no worker slot is
@@ -118,26 +118,30 @@ class Nodes:
             writer = self.deps.fallback_writer
             events.begin_answer()
             text = _stream(writer, answer_input, events)
-        events.flush()
         events.stage("answer", StageStatus.COMPLETED)
-        sources = _merge_sources(results.values())
-        return {"answer": text, "sources": sources, "answer_provider": writer.provider}
+        turns, summary = self._remember(state, text)
+        return {
+            "answer": text,
+            "sources": _merge_sources(results.values()),
+            "answer_provider": writer.provider,
+            "turns": turns,
+            "summary": summary,
+        }
 
-    def remember(self, state: ChatState) -> dict[str, Any]:
-        """Add this turn to the session memory, keeping it bounded."""
+    def _remember(self, state: ChatState, answer: str) -> tuple[list[dict[str, str]], str]:
+        """The session memory with this turn added, kept bounded (same step as the answer: one checkpoint)."""
         turn = {
             "user": state["request"]["message"],
-            "assistant": state.get("answer", ""),
+            "assistant": answer,
             "intent": state["intents"][0]["intent"] if state.get("intents") else "general",
         }
-        turns, summary = remember(
+        return remember(
             state.get("turns", []),
             state.get("summary", ""),
             turn,
             self.deps.history_turns,
             self.deps.summary_max_chars,
         )
-        return {"turns": turns, "summary": summary}
 
 
 def _stream(writer: AnswerWriterPort, answer_input: AnswerInput, events: JobEventsPort) -> str:

@@ -93,7 +93,7 @@ def decide(
     fallbacks: list[str] = []
     required = {INTENT_FEATURE_MAP[Intent(intent)].required for intent in intents}
     for name in round_names:
-        result = results[name]
+        result = results.get(name) or SubagentResult(name, ResultStatus.FAILED, error="no result arrived")
         if result.status in (ResultStatus.OK, ResultStatus.NEEDS_INPUT):
             continue
         spec = spec_for(name)

@@ -88,13 +88,13 @@ class ChatService:
         events = self._events.open(job.job_id, job.traceparent)
         state = self._graph.get_state(self._config(job))
         values: ChatState = state.values  # type: ignore[assignment]
-        if values.get("job_id") != job.job_id or self._finished(job.job_id):
+        if values.get("job_id") != job.job_id:
             log.info("stale continuation for job %s ignored", job.job_id)
             return "stale"
         pending = [i.value for i in state.interrupts]
         if pending and pending[0].get("round") == round_no:
             return self._run(job, events, Command(resume=[dict(r) for r in results]))
-        if not state.next:
+        if not state.next and not self._finished(job.job_id):
             # The graph finished but the process died before the terminal event: write it now.
             return self._complete(job, events, values)
         log.info("continuation for round %s of job %s does not match the graph; ignored", round_no, job.job_id)
@@ -107,12 +107,9 @@ class ChatService:
 
     def expire(self, job: JobRef) -> str:
         """The job's deadline passed: end it with a timeout error unless it already ended."""
-        status = self._events.status(job.job_id)
-        if status in (JobStatus.DONE, JobStatus.ERROR):
+        if self._finished(job.job_id):
+            self._dispatcher.cancel_deadline(job)
             return "finished"
-        if status is JobStatus.QUEUED:
-            self._dispatcher.schedule_deadline(job, self._limits.job_timeout_s)
-            return "waiting"
         events = self._events.open(job.job_id, job.traceparent)
         self._end(job, events.error("timeout", f"the job did not finish within {self._limits.job_timeout_s:g}s"))
         return "expired"
@@ -147,19 +144,18 @@ class ChatService:
             log.exception("job %s failed", job.job_id)
             self._end(job, events.error("internal_error", "the chat pipeline failed; please try again"))
             return "failed"
-        finally:
-            events.close()
         interrupts = out.get("__interrupt__")
-        if interrupts:
-            pending = interrupts[0].value
-            query = SubagentQuery.for_request(
-                parse_request((), out["request"]),
-                [entry["intent"] for entry in out["intents"]],
-                pending.get("hints"),
-            )
-            self._dispatcher.fan_out(job, int(pending["round"]), list(pending["subagents"]), query)
-            return "dispatched"
-        return self._complete(job, events, out)
+        if not interrupts:
+            return self._complete(job, events, out)  # the terminal event flushes the rest in one trip
+        events.close()  # progress of this step is visible before the round starts
+        pending = interrupts[0].value
+        query = SubagentQuery.for_request(
+            parse_request((), out["request"]),
+            [entry["intent"] for entry in out["intents"]],
+            pending.get("hints"),
+        )
+        self._dispatcher.fan_out(job, int(pending["round"]), list(pending["subagents"]), query)
+        return "dispatched"
 
     def _complete(self, job: JobRef, events: JobEventsPort, state: Mapping[str, Any]) -> str:
         closed = state.get("closed_failure")
@@ -187,7 +183,8 @@ class ChatService:
         return "done"
 
     def _end(self, job: JobRef, wrote_terminal: bool) -> None:
-        """After the terminal event: hand the session to its next waiting job."""
+        """After the terminal event: drop the deadline, hand the session to its next waiting job."""
+        self._dispatcher.cancel_deadline(job)
         if job.session_id is None:
             return
         following = self._sessions.release(job.session_id, job.job_id, self._lease_s)

@@ -49,6 +49,10 @@ class DispatchPort(Protocol):
         """Make sure the job ends by ``delay_s`` from now, even if every task of it is lost."""
         ...
 
+    def cancel_deadline(self, job: JobRef) -> None:
+        """The job ended; its deadline is no longer needed."""
+        ...
+
     def enqueue_chat(self, kwargs: Mapping[str, Any]) -> None:
         """Enqueue a chat job (a job that waited behind its session)."""
         ...

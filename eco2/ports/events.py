@@ -24,8 +24,8 @@ class JobEventsPort(Protocol):
         """A piece of answer text produced by ``node``."""
         ...
 
-    def begin_answer(self) -> bool:
-        """Start (or restart) the answer; emits ``reset`` when text was already streamed. True if reset."""
+    def begin_answer(self) -> None:
+        """Start (or restart) the answer: a ``reset`` event is written if answer text was already streamed."""
         ...
 
     def needs_input(self, data: Mapping[str, Any]) -> None:

@@ -11,7 +11,6 @@ import os
 from celery.exceptions import SoftTimeLimitExceeded
 
 from eco2.bootstrap import Container, bootstrap
-from eco2.dispatch.celery_canvas import CeleryDispatcher
 from tasks import app, runtime
 from tests.fakes import ListWriter
 
@@ -22,7 +21,7 @@ PIECES = [f"조각{n} " for n in range(int(os.environ.get("ECO2_TEST_ANSWER_PIEC
 
 def _factory() -> Container:
     writer = ListWriter(PIECES, delay_s=float(os.environ.get("ECO2_TEST_ANSWER_DELAY_S", "0.05")))
-    return bootstrap(dispatcher=CeleryDispatcher(app), timeout_errors=(SoftTimeLimitExceeded,), writer=writer)
+    return bootstrap(dispatcher=runtime.celery_dispatcher(), timeout_errors=(SoftTimeLimitExceeded,), writer=writer)
 
 
 runtime.set_factory(_factory)

@@ -47,13 +47,11 @@ class MemoryJobEvents:
         if delta:
             self._owner.append(self._job_id, EventType.TOKEN, {"node": node, "delta": delta}, self._traceparent)
 
-    def begin_answer(self) -> bool:
+    def begin_answer(self) -> None:
         """Reset when answer text exists."""
         snapshot = self._owner.snapshot(self._job_id)
-        if snapshot is None or not snapshot.answer:
-            return False
-        self._owner.append(self._job_id, EventType.RESET, {}, self._traceparent)
-        return True
+        if snapshot is not None and snapshot.answer:
+            self._owner.append(self._job_id, EventType.RESET, {}, self._traceparent)
 
     def needs_input(self, data: Mapping[str, Any]) -> None:
         """Append a needs_input event."""

@@ -14,6 +14,7 @@
 -- ARGV[4] traceparent ('' when tracing is off), ARGV[5] writer id, ARGV[6] batch number,
 -- then 4 values per event: type, a, b, c
 --   stage: stage, status, intent | token: node, delta, '' | reset: '', '', ''
+--   reset?: '', '', '' (a reset only if answer text exists, else nothing: no seq is used)
 --   needs_input/error: data_json, '', '' | done: data_json (without "answer"), intent, ''
 -- Returns {last_seq, code}: code 0 written, 1 batch already applied (client retry), 2 job finished.
 local snap = KEYS[2]
@@ -37,9 +38,7 @@ local function append_pending()
     pending = {}
   end
 end
-for i = 7, #ARGV, 4 do
-  local t, a, b, c = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
-  if status ~= 'running' then break end
+local function write(t, a, b, c)
   seq = redis.call('INCR', KEYS[3])
   local f = {'seq', tostring(seq), 'type', t, 'ts', now}
   if t == 'token' then
@@ -68,7 +67,18 @@ for i = 7, #ARGV, 4 do
   if tp ~= '' then f[#f + 1] = 'traceparent'; f[#f + 1] = tp end
   redis.call('XADD', KEYS[1], '*', unpack(f))
 end
+for i = 7, #ARGV, 4 do
+  if status ~= 'running' then break end
+  local t = ARGV[i]
+  if t == 'reset?' then
+    append_pending()
+    if redis.call('STRLEN', KEYS[4]) > 0 then write('reset', '', '', '') end
+  else
+    write(t, ARGV[i + 1], ARGV[i + 2], ARGV[i + 3])
+  end
+end
 append_pending()
+if seq == 0 then seq = tonumber(redis.call('GET', KEYS[3]) or '0') end
 local h = {'status', status, 'head_seq', tostring(seq), 'updated_ms', now, 'writer', ARGV[5], 'batch', ARGV[6]}
 if intent then h[#h + 1] = 'intent'; h[#h + 1] = intent end
 local total = redis.call('STRLEN', KEYS[4])

@@ -23,6 +23,7 @@ from eco2.domain.events import EventType, JobSnapshot, JobStatus, StageStatus, S
 from eco2.errors import StreamError
 
 _SCRIPT = resources.files("eco2.adapters.redis_streams").joinpath("emit.lua").read_text("utf-8")
+RESET_IF_ANSWER = "reset?"  # emit.lua: becomes a `reset` entry only when the job has answer text
 _FINISHED = 2  # emit.lua's code for "the job already has its terminal event"
 REJECTED_MAXLEN = 10_000
 
@@ -73,14 +74,12 @@ class RedisJobEvents:
         if delta:
             self._buffer([EventType.TOKEN, node, delta, ""])
 
-    def begin_answer(self) -> bool:
-        """Emit ``reset`` when an earlier attempt already streamed answer text."""
-        with self._lock:
-            self._flush_locked()
-            if self._owner.client.strlen(self._keys.answer) == 0:
-                return False
-        self._write([EventType.RESET, "", "", ""])
-        return True
+    def begin_answer(self) -> None:
+        """Buffer a conditional reset: the script writes ``reset`` only if answer text already exists.
+
+        Deciding on the server saves a round trip and cannot race with the flusher thread.
+        """
+        self._buffer([RESET_IF_ANSWER, "", "", ""])
 
     def needs_input(self, data: Mapping[str, Any]) -> None:
         """Buffer a ``needs_input`` event."""

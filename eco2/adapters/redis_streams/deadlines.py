@@ -1,0 +1,59 @@
+"""Job deadlines in a Redis sorted set, swept by the workers: the safety net that ends lost jobs.
+
+Why not a delayed Celery task per job: with the Redis broker every ETA task sits in a worker's memory
+until due and costs a message per chat. Here a job costs one ``ZADD`` when it starts and one ``ZREM`` when
+it ends; a sweeper in each worker claims overdue entries atomically (a lease, not a removal, so a sweeper
+that dies after claiming does not lose them) and hands them to the ``eco2.chat.deadline`` task.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import redis
+
+from eco2.errors import StreamError
+from eco2.ports.dispatch import JobRef
+
+_CLAIM = """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+for _, member in ipairs(due) do redis.call('ZADD', KEYS[1], ARGV[2], member) end
+return due
+"""
+
+CLAIM_LEASE_S = 60.0
+
+
+def _member(job: JobRef) -> str:
+    return json.dumps(job.to_dict(), sort_keys=True, separators=(",", ":"))
+
+
+class RedisDeadlines:
+    """Schedules, cancels and claims job deadlines."""
+
+    def __init__(self, client: redis.Redis, prefix: str = "eco2") -> None:
+        self._client = client
+        self.key = f"{prefix}:chat:deadlines"
+        self._claim = client.register_script(_CLAIM)
+
+    def schedule(self, job: JobRef, delay_s: float) -> None:
+        """The job must have ended ``delay_s`` from now."""
+        self._call(self._client.zadd, self.key, {_member(job): time.time() + delay_s})
+
+    def cancel(self, job: JobRef) -> None:
+        """The job ended: forget its deadline."""
+        self._call(self._client.zrem, self.key, _member(job))
+
+    def claim_due(self, limit: int = 100) -> list[JobRef]:
+        """Overdue jobs, leased to the caller for ``CLAIM_LEASE_S`` (claimed again if not cancelled)."""
+        now = time.time()
+        raw = self._call(self._claim, keys=[self.key], args=[now, now + CLAIM_LEASE_S, limit])
+        return [JobRef.from_dict(json.loads(m)) for m in raw or []]
+
+    def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except redis.RedisError as exc:
+            raise StreamError(f"deadline bookkeeping failed: {type(exc).__name__}") from exc
