@@ -58,6 +58,17 @@ def redis_client(url: str) -> redis.Redis:
     )
 
 
+def redis_events(settings: Settings, client: redis.Redis) -> RedisStreamsEvents:
+    """The Redis Streams event port configured from ``settings``."""
+    return RedisStreamsEvents(
+        client,
+        prefix=settings.stream_prefix,
+        ttl_s=settings.stream_ttl_s,
+        flush_ms=settings.token_flush_ms,
+        running_ttl_s=max(86400, settings.job_timeout_s * 10),
+    )
+
+
 def default_classifier(settings: Settings) -> IntentClassifierPort:
     """OpenAI structured output when a key is configured, else the offline classifier."""
     from eco2.intent.offline import OfflineIntentClassifier
@@ -107,13 +118,7 @@ def bootstrap(
         client = redis_client(settings.stream_redis_url)
     if events is None:
         assert client is not None
-        events = RedisStreamsEvents(
-            client,
-            prefix=settings.stream_prefix,
-            ttl_s=settings.stream_ttl_s,
-            flush_ms=settings.token_flush_ms,
-            running_ttl_s=max(86400, settings.job_timeout_s * 10),
-        )
+        events = redis_events(settings, client)
     if sessions is None:
         assert client is not None
         sessions = RedisSessionQueue(client, prefix=settings.stream_prefix)

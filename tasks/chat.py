@@ -57,9 +57,3 @@ def round_failed(
 ) -> str:
     """Chord error callback: a subagent task died (e.g. hard time limit); continue without the round."""
     return container().service.round_failed(JobRef.from_dict(job), round_no, subagents, type(exc).__name__)
-
-
-@chat_task("eco2.chat.deadline")
-def deadline(self: Task[Any, str], *, job: dict[str, Any]) -> str:
-    """Delayed safety net: end the job with a timeout error if it is still running."""
-    return container().service.expire(JobRef.from_dict(job))

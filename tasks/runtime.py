@@ -12,10 +12,13 @@ from collections.abc import Callable
 from celery.exceptions import SoftTimeLimitExceeded
 
 from eco2.adapters.redis_streams.deadlines import RedisDeadlines
-from eco2.bootstrap import Container, bootstrap, redis_client
+from eco2.adapters.redis_streams.sessions import RedisSessionQueue
+from eco2.bootstrap import Container, bootstrap, redis_client, redis_events
 from eco2.config import Settings
 from eco2.dispatch.celery_canvas import CeleryDispatcher
+from eco2.orchestrator.ending import JobEnding
 from tasks.app import app
+from tasks.sweeper import DeadlineSweeper
 
 _lock = threading.Lock()
 _container: Container | None = None
@@ -23,8 +26,30 @@ _container: Container | None = None
 
 def celery_dispatcher() -> CeleryDispatcher:
     """The Celery dispatcher with its deadline store, from the environment's settings."""
+    return CeleryDispatcher(app, deadline_store())
+
+
+def deadline_store() -> RedisDeadlines:
+    """Where job deadlines are kept."""
     settings = Settings.from_env()
-    return CeleryDispatcher(app, RedisDeadlines(redis_client(settings.stream_redis_url), settings.stream_prefix))
+    return RedisDeadlines(redis_client(settings.stream_redis_url), settings.stream_prefix)
+
+
+def start_sweeper() -> DeadlineSweeper:
+    """This worker's deadline sweeper (main process: Redis only, no graph)."""
+    settings = Settings.from_env()
+    client = redis_client(settings.stream_redis_url)
+    events = redis_events(settings, client)
+    deadlines = RedisDeadlines(client, settings.stream_prefix)
+    ending = JobEnding(
+        events,
+        RedisSessionQueue(client, prefix=settings.stream_prefix),
+        CeleryDispatcher(app, deadlines),
+        settings.job_timeout_s,
+    )
+    sweeper = DeadlineSweeper(deadlines, ending)
+    sweeper.start()
+    return sweeper
 
 
 def default_factory() -> Container:

@@ -8,7 +8,7 @@ from typing import Any
 from celery.signals import worker_process_init, worker_ready, worker_shutdown
 
 from tasks import runtime
-from tasks.sweeper import DeadlineSweeper, start_sweeper
+from tasks.sweeper import DeadlineSweeper
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ _sweeper: DeadlineSweeper | None = None
 def _start_sweeper(**_: Any) -> None:
     """Sweep job deadlines from the worker's main process."""
     global _sweeper  # noqa: PLW0603 - one sweeper per worker process
-    _sweeper = start_sweeper()
+    _sweeper = runtime.start_sweeper()
 
 
 @worker_shutdown.connect

@@ -19,7 +19,6 @@ from eco2.subagents.registry import Queue, spec_for
 TASK_PROCESS = "eco2.chat.process"
 TASK_CONTINUE = "eco2.chat.continue"
 TASK_ROUND_FAILED = "eco2.chat.round_failed"
-TASK_DEADLINE = "eco2.chat.deadline"
 
 
 class CeleryDispatcher:
@@ -57,19 +56,12 @@ class CeleryDispatcher:
         chord(header, app=self._app)(body)
 
     def schedule_deadline(self, job: JobRef, delay_s: float) -> None:
-        """Register the deadline; a worker's sweeper sends ``eco2.chat.deadline`` once it is due."""
+        """Register the deadline; a worker's sweeper ends the job if it is still running then."""
         self._deadlines.schedule(job, delay_s)
 
     def cancel_deadline(self, job: JobRef) -> None:
         """Forget the deadline of an ended job."""
         self._deadlines.cancel(job)
-
-    def expire_due(self, limit: int = 100) -> int:
-        """Send ``eco2.chat.deadline`` for every overdue job (called by the sweeper); returns how many."""
-        due = self._deadlines.claim_due(limit)
-        for job in due:
-            self._app.send_task(TASK_DEADLINE, kwargs={"job": job.to_dict()}, queue=Queue.CHAT.value)
-        return len(due)
 
     def enqueue_chat(self, kwargs: Mapping[str, Any]) -> None:
         """Enqueue a job by its public task name, exactly as an external backend does."""

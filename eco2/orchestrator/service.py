@@ -1,7 +1,7 @@
 """The chat service: drives the graph across tasks and guarantees every job one terminal event.
 
 Entry points map one-to-one to Celery tasks (``accept`` <- ``eco2.chat.process``, ``resume`` <- the chord
-callback, ``round_failed`` <- the chord's error callback, ``expire`` <- the deadline task), but nothing
+callback, ``round_failed`` <- the chord's error callback), but nothing
 here imports Celery: the dispatcher port hides how work is scheduled.
 """
 
@@ -15,11 +15,11 @@ from typing import Any
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command
 
-from eco2.domain.events import JobStatus
 from eco2.domain.request import ChatRequest, parse_request, valid_job_id
 from eco2.domain.subagents import ResultStatus, SubagentQuery, SubagentResult
 from eco2.errors import ContractError, StreamError
 from eco2.orchestrator import routing
+from eco2.orchestrator.ending import JobEnding
 from eco2.orchestrator.graph import ChatGraph
 from eco2.orchestrator.nodes import RunContext
 from eco2.orchestrator.state import ChatState, turn_input
@@ -28,8 +28,6 @@ from eco2.ports.events import EventStreamPort, JobEventsPort
 from eco2.ports.sessions import SessionQueuePort
 
 log = logging.getLogger(__name__)
-
-SESSION_LEASE_GRACE_S = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +55,7 @@ class ChatService:
         self._sessions = sessions
         self._limits = limits or ServiceLimits()
         self._timeout_errors = timeout_errors
+        self.ending = JobEnding(events, sessions, dispatcher, self._limits.job_timeout_s)
 
     # -- entry points ----------------------------------------------------------------------------
     def accept(self, args: Sequence[Any], kwargs: Mapping[str, Any], traceparent: str | None = None) -> str:
@@ -65,7 +64,7 @@ class ChatService:
             request = parse_request(tuple(args), kwargs)
         except ContractError as exc:
             return self._reject(kwargs, exc)
-        if self._finished(request.job_id):
+        if self.ending.finished(request.job_id):
             return self._reject(kwargs, ContractError("duplicate_job_id", "this job_id already finished"))
         job = JobRef(
             request.job_id,
@@ -74,7 +73,9 @@ class ChatService:
             request.session_id,
         )
         if request.session_id is not None:
-            admission = self._sessions.admit(request.session_id, request.job_id, request.to_kwargs(), self._lease_s)
+            admission = self._sessions.admit(
+                request.session_id, request.job_id, request.to_kwargs(), self.ending.lease_s
+            )
             if admission.promoted is not None:
                 self._dispatcher.enqueue_chat(admission.promoted)
             if not admission.run_now:
@@ -94,7 +95,7 @@ class ChatService:
         pending = [i.value for i in state.interrupts]
         if pending and pending[0].get("round") == round_no:
             return self._run(job, events, Command(resume=[dict(r) for r in results]))
-        if not state.next and not self._finished(job.job_id):
+        if not state.next and not self.ending.finished(job.job_id):
             # The graph finished but the process died before the terminal event: write it now.
             return self._complete(job, events, values)
         log.info("continuation for round %s of job %s does not match the graph; ignored", round_no, job.job_id)
@@ -107,28 +108,18 @@ class ChatService:
 
     def expire(self, job: JobRef) -> str:
         """The job's deadline passed: end it with a timeout error unless it already ended."""
-        if self._finished(job.job_id):
-            self._dispatcher.cancel_deadline(job)
-            return "finished"
-        events = self._events.open(job.job_id, job.traceparent)
-        self._end(job, events.error("timeout", f"the job did not finish within {self._limits.job_timeout_s:g}s"))
-        return "expired"
+        return self.ending.expire(job)
 
     # -- internals -------------------------------------------------------------------------------
-    @property
-    def _lease_s(self) -> float:
-        return self._limits.job_timeout_s + SESSION_LEASE_GRACE_S
-
     def _config(self, job: JobRef) -> RunnableConfig:
         return {"configurable": {"thread_id": job.thread_id}}
 
-    def _finished(self, job_id: str) -> bool:
-        return self._events.status(job_id) in (JobStatus.DONE, JobStatus.ERROR)
-
     def _start(self, job: JobRef, request: ChatRequest) -> None:
-        self._dispatcher.schedule_deadline(job, self._limits.job_timeout_s)
         events = self._events.open(job.job_id, job.traceparent)
-        self._run(job, events, turn_input(job.job_id, request.to_kwargs()))
+        if self._run(job, events, turn_input(job.job_id, request.to_kwargs())) == "dispatched":
+            # After the fan-out, off the latency path. Should this process die before it, the task
+            # (acks_late) is redelivered and starts the job again, deadline included.
+            self._dispatcher.schedule_deadline(job, self._limits.job_timeout_s)
 
     def _run(self, job: JobRef, events: JobEventsPort, graph_input: Any) -> str:
         try:
@@ -183,15 +174,7 @@ class ChatService:
         return "done"
 
     def _end(self, job: JobRef, wrote_terminal: bool) -> None:
-        """After the terminal event: drop the deadline, hand the session to its next waiting job."""
-        self._dispatcher.cancel_deadline(job)
-        if job.session_id is None:
-            return
-        following = self._sessions.release(job.session_id, job.job_id, self._lease_s)
-        if following is not None:
-            self._dispatcher.enqueue_chat(following)
-        if not wrote_terminal:
-            log.info("job %s had already ended", job.job_id)
+        self.ending.end(job, wrote_terminal)
 
     def _reject(self, kwargs: Mapping[str, Any], exc: ContractError) -> str:
         job_id = valid_job_id(kwargs.get("job_id")) if isinstance(kwargs, Mapping) else None

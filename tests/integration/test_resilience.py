@@ -133,3 +133,25 @@ def test_killing_the_process_writing_an_answer_still_ends_with_one_done(
     assert followed_text(entries) == expected
     assert terminal(entries)["answer"] == expected
     assert [int(e["seq"]) for e in entries] == list(range(1, len(entries) + 1))
+
+
+def test_a_job_that_overruns_its_deadline_ends_with_one_timeout_error(
+    redis_url: str, db: redis.Redis, tmp_path: os.PathLike[str]
+) -> None:
+    env = worker_env(
+        redis_url, tmp_path, ECO2_JOB_TIMEOUT_S="5", ECO2_TEST_ANSWER_PIECES="150", ECO2_TEST_ANSWER_DELAY_S="0.1"
+    )
+    with Worker(env, app="tests.support.fault_app", concurrency=1):
+        job_id = new_job()
+        started = time.monotonic()
+        Celery(broker=redis_url).send_task(
+            "eco2.chat.process", kwargs={"job_id": job_id, "message": "페트병"}, queue="eco2.chat"
+        )
+        entries = collect(db, job_id, timeout_s=30)
+        elapsed = time.monotonic() - started
+        time.sleep(1.0)  # the answer task is still streaming: nothing may follow the terminal event
+        after = db.xlen(f"eco2:chat:{job_id}:events")
+    assert terminal(entries) == {"_type": "error", "code": "timeout", "message": terminal(entries)["message"]}
+    assert 5 <= elapsed < 10
+    assert after == len(entries)
+    assert db.zcard("eco2:chat:deadlines") == 0

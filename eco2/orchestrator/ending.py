@@ -1,0 +1,63 @@
+"""How jobs end: after the terminal event, and when their deadline passes.
+
+Shared by the chat service and the deadline sweeper; the sweeper runs in a worker's main process, so this
+needs no graph, checkpointer or model, only the event stream, the session queue and the dispatcher.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from eco2.domain.events import JobStatus
+from eco2.ports.dispatch import DispatchPort, JobRef
+from eco2.ports.events import EventStreamPort
+from eco2.ports.sessions import SessionQueuePort
+
+log = logging.getLogger(__name__)
+
+SESSION_LEASE_GRACE_S = 30.0
+
+
+class JobEnding:
+    """Ends jobs: releases their session and deadline, and times out the ones that overran."""
+
+    def __init__(
+        self,
+        events: EventStreamPort,
+        sessions: SessionQueuePort,
+        dispatcher: DispatchPort,
+        job_timeout_s: float,
+    ) -> None:
+        self._events = events
+        self._sessions = sessions
+        self._dispatcher = dispatcher
+        self.job_timeout_s = job_timeout_s
+
+    @property
+    def lease_s(self) -> float:
+        """How long a session stays held by a job that stopped reporting (its timeout plus grace)."""
+        return self.job_timeout_s + SESSION_LEASE_GRACE_S
+
+    def finished(self, job_id: str) -> bool:
+        """Whether the job already has its terminal event."""
+        return self._events.status(job_id) in (JobStatus.DONE, JobStatus.ERROR)
+
+    def end(self, job: JobRef, wrote_terminal: bool) -> None:
+        """After the terminal event: drop the deadline, hand the session to its next waiting job."""
+        self._dispatcher.cancel_deadline(job)
+        if not wrote_terminal:
+            log.info("job %s had already ended", job.job_id)
+        if job.session_id is None:
+            return
+        following = self._sessions.release(job.session_id, job.job_id, self.lease_s)
+        if following is not None:
+            self._dispatcher.enqueue_chat(following)
+
+    def expire(self, job: JobRef) -> str:
+        """The job's deadline passed: end it with a ``timeout`` error unless it already ended."""
+        if self.finished(job.job_id):
+            self._dispatcher.cancel_deadline(job)
+            return "finished"
+        events = self._events.open(job.job_id, job.traceparent)
+        self.end(job, events.error("timeout", f"the job did not finish within {self.job_timeout_s:g}s"))
+        return "expired"
