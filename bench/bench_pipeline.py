@@ -14,7 +14,6 @@ Real redis-server and real worker processes; instant fake subagents and LLM (ben
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
 import time
@@ -123,6 +122,58 @@ def token_costs(url: str, tokens: int = 2000) -> dict[str, float]:
     return out
 
 
+def in_process_cost(url: str, state: str, n: int = 200) -> tuple[float, float]:
+    """eco2's own work per chat without Celery (inline dispatch, real Redis and SQLite): total and graph."""
+    from langgraph.pregel import Pregel
+
+    from bench.fake_app import InstantClassifier, InstantSubagent, InstantWriter
+    from eco2.bootstrap import bootstrap, redis_client, redis_events
+    from eco2.config import Settings
+    from eco2.dispatch.inline import InlineDispatcher
+    from eco2.subagents.registry import REGISTRY
+    from eco2.subagents.runner import SubagentRunner
+
+    settings = Settings.from_env({"ECO2_REDIS_URL": url, "ECO2_STATE_DIR": state + "/inproc"})
+    events = redis_events(settings, redis_client(url))
+    subagents = {spec.name: InstantSubagent(spec.name) for spec in REGISTRY}
+    dispatcher = InlineDispatcher(SubagentRunner(subagents, events), max_workers=1)
+    container = bootstrap(
+        settings,
+        dispatcher=dispatcher,
+        events=events,
+        classifier=InstantClassifier(),
+        writer=InstantWriter(),
+        subagents=subagents,
+    )
+    dispatcher.bind(container.service)
+    graph_time = [0.0]
+    invoke, get_state = Pregel.invoke, Pregel.get_state
+
+    def timed(fn):  # type: ignore[no-untyped-def]
+        def run(*args, **kwargs):  # type: ignore[no-untyped-def]
+            t0 = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                graph_time[0] += time.perf_counter() - t0
+
+        return run
+
+    Pregel.invoke, Pregel.get_state = timed(invoke), timed(get_state)  # type: ignore[method-assign]
+    try:
+        for i in range(20):
+            container.service.accept((), {"job_id": f"warm-{i}-{uuid.uuid4().hex[:6]}", "message": "페트병"})
+        graph_time[0] = 0.0
+        t0 = time.perf_counter()
+        for i in range(n):
+            container.service.accept((), {"job_id": f"inproc-{i}-{uuid.uuid4().hex[:6]}", "message": "페트병"})
+        total = (time.perf_counter() - t0) / n
+    finally:
+        Pregel.invoke, Pregel.get_state = invoke, get_state  # type: ignore[method-assign]
+        dispatcher.close()
+    return total, graph_time[0] / n
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--chats", type=int, default=60, help="latency samples per side")
@@ -142,6 +193,7 @@ def main() -> None:
             chat, raw = latency(backend, client, args.chats)
             chats_s, raw_s = throughput(backend, client, args.throughput_chats)
         costs = token_costs(server.url)
+        own, graph = in_process_cost(server.url, state)
     p50c, p99c, p50r, p99r = pct(chat, 0.5), pct(chat, 0.99), pct(raw, 0.5), pct(raw, 0.99)
     print(f"fan-out width {WIDTH}, answer {ANSWER_PIECES} tokens, worker -c {args.concurrency}")
     print(f"latency  chat p50 {p50c * 1000:7.1f} ms  p99 {p99c * 1000:7.1f} ms   (n={len(chat)})")
@@ -151,7 +203,7 @@ def main() -> None:
     print(f"throughput raw no-op tasks/s {raw_s:7.1f}   ratio {chats_s * TASKS_PER_CHAT / raw_s:.2f} (goal >= 0.7)")
     for label, seconds in costs.items():
         print(f"token write  {seconds * 1e6:8.1f} us  {label}")
-    print(f"median of chat latencies {statistics.median(chat) * 1000:.1f} ms")
+    print(f"eco2's own work per chat, in process, no Celery: {own * 1000:.1f} ms (LangGraph {graph * 1000:.1f} ms)")
 
 
 if __name__ == "__main__":

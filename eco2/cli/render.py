@@ -33,6 +33,7 @@ class LiveRenderer:
         self._err = err or sys.stderr
         self._quiet = quiet
         self._streamed = ""
+        self._mid_line = False
 
     def apply(self, fields: dict[str, str]) -> None:
         """Handle one stream entry."""
@@ -43,10 +44,12 @@ class LiveRenderer:
                 self.outcome.intent = fields["intent"]
             self._note(f"[{_STAGE_LABELS.get(fields.get('status', ''), '?')} {fields.get('stage')}]")
         elif kind == EventType.TOKEN:
-            self._streamed += fields.get("delta", "")
-            if not self._quiet:
-                self._out.write(fields.get("delta", ""))
+            delta = fields.get("delta", "")
+            self._streamed += delta
+            if not self._quiet and delta:
+                self._out.write(delta)
                 self._out.flush()
+                self._mid_line = not delta.endswith("\n")
         elif kind == EventType.RESET:
             self._streamed = ""
             self._note("\n[answer restarted]")
@@ -59,12 +62,14 @@ class LiveRenderer:
             if kind == EventType.DONE:
                 self.outcome.answer = data.get("answer", self._streamed)
                 self.outcome.intent = data.get("intent", self.outcome.intent)
-                if not self._quiet:
-                    self._out.write("\n")
             else:
                 self._note(f"[error] {data.get('code')}: {data.get('message')}")
 
     def _note(self, text: str) -> None:
         if not self._quiet:
+            if self._mid_line:
+                self._out.write("\n")
+                self._out.flush()
+                self._mid_line = False
             self._err.write(text + "\n")
             self._err.flush()

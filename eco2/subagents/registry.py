@@ -60,7 +60,7 @@ REGISTRY: tuple[SubagentSpec, ...] = (
     SubagentSpec("vision", Queue.IO, 20, 1, FailMode.OPEN, "이미지 속 폐기물 품목 인식 (OpenAI vision)"),
     SubagentSpec("waste_rag", Queue.CPU, 5, 0, FailMode.FALLBACK, "분리배출 규칙 검색 (BM25)", fallback="web_search"),
     SubagentSpec("weather", Queue.IO, 8, 2, FailMode.OPEN, "기상청 단기예보"),
-    SubagentSpec("bulk_waste", Queue.IO, 8, 2, FailMode.OPEN, "대형폐기물 (행정안전부 API)"),
+    SubagentSpec("bulk_waste", Queue.IO, 8, 2, FailMode.FALLBACK, "대형폐기물 (행정안전부 API)", fallback="waste_rag"),
     SubagentSpec("character", Queue.IO, 3, 2, FailMode.OPEN, "캐릭터 정보 (gRPC)"),
     SubagentSpec("location", Queue.IO, 8, 2, FailMode.OPEN, "장소 검색 (카카오 로컬)"),
     SubagentSpec("web_search", Queue.IO, 10, 1, FailMode.FALLBACK, "웹 검색 (DuckDuckGo / OpenAI)", fallback="general"),

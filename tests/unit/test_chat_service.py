@@ -75,14 +75,24 @@ def test_weak_rag_takes_the_fallback_chain_to_general() -> None:
 
 
 def test_failed_open_subagent_gives_a_partial_answer_that_says_what_is_missing() -> None:
+    subs = all_subagents(location=ScriptedSubagent("location", raises(PermanentError("HTTP 401"))))
+    container, events = build(subagents=subs)
+    container.service.accept((), {"job_id": "j1", "message": "근처 재활용센터"})
+    data = done_data(events, "j1")
+    assert data["partial"] is True
+    assert data["subagents"]["location"] == "failed"
+    assert "장소 검색" in data["answer"]
+    assert "담지 못했어요" in data["answer"]
+
+
+def test_unavailable_bulk_waste_api_falls_back_to_the_waste_rules() -> None:
     subs = all_subagents(bulk_waste=ScriptedSubagent("bulk_waste", raises(PermanentError("HTTP 401"))))
     container, events = build(subagents=subs)
     container.service.accept((), {"job_id": "j1", "message": "소파 버려"})
     data = done_data(events, "j1")
-    assert data["partial"] is True
-    assert data["subagents"]["bulk_waste"] == "failed"
-    assert "대형폐기물 정보" in data["answer"]
-    assert "담지 못했어요" in data["answer"]
+    assert data["fallbacks"] == ["bulk_waste->waste_rag"]
+    assert data["partial"] is False
+    assert "waste_rag 결과" in data["answer"]
 
 
 def test_closed_fail_mode_ends_the_job_with_an_error(monkeypatch: pytest.MonkeyPatch) -> None:

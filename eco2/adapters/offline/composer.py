@@ -64,10 +64,10 @@ def compose(answer_input: AnswerInput) -> str:
     """The whole answer text for ``answer_input``."""
     primary = answer_input.intents[0] if answer_input.intents else "general"
     parts: list[str] = []
-    opener = _OPENERS.get(primary, "")
-    if opener:
-        parts.append(opener)
     usable = [r for r in answer_input.results if r.status is ResultStatus.OK and r.summary]
+    opener = _OPENERS.get(primary, "")
+    if opener and usable:
+        parts.append(opener)
     parts.extend(r.summary.strip() for r in usable)
     needs = [r for r in answer_input.results if r.status is ResultStatus.NEEDS_INPUT and r.summary]
     parts.extend(r.summary.strip() for r in needs)
@@ -76,9 +76,13 @@ def compose(answer_input: AnswerInput) -> str:
     if answer_input.missing:
         parts.append(_missing_sentence(answer_input.results, answer_input.missing))
     if not usable and not needs:
-        parts.append(
-            "지금은 이 질문에 대한 정확한 정보를 찾지 못했어요. 품목 이름이나 지역을 조금 더 구체적으로 "
-            "알려주시면 다시 찾아볼게요."
+        unconfigured = any(r.status is ResultStatus.NOT_CONFIGURED for r in answer_input.results)
+        parts.insert(
+            0,
+            "죄송해요, 이 질문에 답할 정보를 지금은 가져올 수 없어요."
+            if unconfigured
+            else "지금은 이 질문에 대한 정확한 정보를 찾지 못했어요. 품목 이름이나 지역을 조금 더 구체적으로 "
+            "알려주시면 다시 찾아볼게요.",
         )
     return "\n\n".join(p for p in parts if p)
 

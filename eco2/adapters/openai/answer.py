@@ -10,6 +10,7 @@ from eco2.adapters.offline.composer import label
 from eco2.adapters.openai.client import chat_model, translate
 from eco2.config import Settings
 from eco2.domain.subagents import ResultStatus
+from eco2.errors import RetryableError
 from eco2.ports.llm import AnswerInput
 
 SYSTEM_PROMPT = """당신은 이코에코(Eco²)의 분리배출 도우미 '이코'입니다. 한국어로 친절하고 간결하게 답하세요.
@@ -54,11 +55,19 @@ class OpenAIAnswerWriter:
         self._model = chat_model(settings, settings.openai_model, streaming=True)
 
     def stream(self, answer_input: AnswerInput) -> Iterator[str]:
-        """Yield content deltas; model errors surface as ``UpstreamError``."""
+        """Yield content deltas; model errors surface as ``UpstreamError``.
+
+        A stream that stops without a ``finish_reason`` was cut (e.g. the connection dropped): that is a
+        failure too, or a truncated answer would be delivered as if it were complete.
+        """
+        finished = False
         try:
             for chunk in self._model.stream(build_messages(answer_input)):
                 content = chunk.content
                 if isinstance(content, str) and content:
                     yield content
+                finished = finished or bool(chunk.response_metadata.get("finish_reason"))
         except Exception as exc:
             raise translate(exc) from exc
+        if not finished:
+            raise RetryableError("openai: the answer stream ended without a finish_reason")

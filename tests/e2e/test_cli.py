@@ -1,0 +1,100 @@
+"""The ``eco2`` command line, run as a subprocess like a user runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from eco2.localrun import Worker
+from tests.conftest import worker_env
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def eco2(
+    *args: str, env: dict[str, str] | None = None, stdin: str = "", timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "eco2.cli.main", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "ECO2_LLM_PROVIDER": "offline", "PYTHONPATH": str(ROOT), **(env or {})},
+        check=False,
+    )
+
+
+def test_inline_chat_prints_one_json_object() -> None:
+    result = eco2("chat", "--inline", "--json", "페트병 어떻게 버려?")
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert set(out) >= {"job_id", "intent", "answer", "sources"}
+    assert out["intent"] == "waste"
+    assert "페트" in out["answer"]
+    assert out["sources"]
+
+
+def test_inline_chat_streams_text_and_stages() -> None:
+    result = eco2("chat", "--inline", "치킨 뼈는 음식물쓰레기야?")
+    assert result.returncode == 0, result.stderr
+    assert "[✓ intent]" in result.stderr
+    assert "[✓ waste_rag]" in result.stderr
+    assert "일반" in result.stdout or "종량제" in result.stdout
+
+
+def test_a_refused_job_exits_non_zero() -> None:
+    result = eco2("chat", "--inline", "--json", "   ")
+    assert result.returncode == 1
+    assert json.loads(result.stdout)["error"]["code"] == "empty_message"
+
+
+def test_classify_reads_lines_and_writes_json_lines() -> None:
+    result = eco2("classify", stdin="페트병 어떻게 버려?\n\n오늘 비 와?\n소파 버리는 방법\n")
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["intent"] for line in lines] == ["waste", "weather", "bulk_waste"]
+    assert all(0 <= line["confidence"] <= 1 for line in lines)
+
+
+@pytest.fixture(scope="module")
+def cli_worker(module_redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with Worker(worker_env(module_redis_url, tmp_path_factory.mktemp("state")), concurrency=2):
+        yield module_redis_url
+
+
+@pytest.mark.redis
+@pytest.mark.workers
+def test_chat_through_workers_then_tail_resumes_after_an_id(cli_worker: str) -> None:
+    env = {"ECO2_REDIS_URL": cli_worker}
+    result = eco2("chat", "--json", "--job-id", "cli-job-1", "--session", "cli-s", "우유팩 어떻게 버려?", env=env)
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["job_id"] == "cli-job-1"
+    assert out["intent"] == "waste"
+    full = eco2("tail", "cli-job-1", env=env, timeout=30)
+    assert full.returncode == 0
+    events = [json.loads(line) for line in full.stdout.splitlines()]
+    assert events[-1]["type"] == "done"
+    resumed = eco2("tail", "cli-job-1", "--after", events[2]["id"], env=env, timeout=30)
+    assert [json.loads(line)["seq"] for line in resumed.stdout.splitlines()] == [e["seq"] for e in events[3:]]
+
+
+@pytest.mark.redis
+@pytest.mark.workers
+def test_tail_of_an_unknown_job_times_out_with_exit_3(cli_worker: str) -> None:
+    result = eco2("tail", "no-such-job", "--timeout", "1", env={"ECO2_REDIS_URL": cli_worker}, timeout=30)
+    assert result.returncode == 3
+
+
+@pytest.mark.slow
+def test_the_readme_demo_runs_end_to_end(tmp_path: Path) -> None:
+    result = eco2("demo", env={"XDG_STATE_HOME": str(tmp_path)}, timeout=300)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "6/6 chats answered" in result.stdout
