@@ -14,12 +14,19 @@ from eco2.subagents.unavailable import NotConfigured
 from eco2.subagents.waste_rag import WasteRag
 
 
+def _retriever(settings: Settings) -> WasteRetriever:
+    default = WasteRetriever.default()
+    if settings.rag_weak_threshold is None:
+        return default
+    return WasteRetriever(default.items, weak_threshold=settings.rag_weak_threshold)
+
+
 def build_subagents(settings: Settings) -> dict[str, SubagentPort]:
     """Implementation per subagent name (every name of the registry)."""
     not_ready = "이 기능은 아직 연결되지 않았어요"
     return {
         "vision": NotConfigured("vision", "OPENAI_API_KEY is not set"),
-        "waste_rag": WasteRag(WasteRetriever.default()),
+        "waste_rag": WasteRag(_retriever(settings)),
         "weather": NotConfigured("weather", "DATA_GO_KR_SERVICE_KEY is not set"),
         "bulk_waste": NotConfigured("bulk_waste", not_ready),
         "character": NotConfigured("character", not_ready),
