@@ -43,7 +43,9 @@ def test_two_workers_on_different_state_dirs_share_one_session(
         with Worker(env, concurrency=1):
             job = f"{session}-{n}"
             backend.send_task(
-                "eco2.chat.process", kwargs={"job_id": job, "message": message, "session_id": session}, queue="eco2.chat"
+                "eco2.chat.process",
+                kwargs={"job_id": job, "message": message, "session_id": session},
+                queue="eco2.chat",
             )
             answers.append(terminal(collect(db, job)))
     assert [a["_type"] for a in answers] == ["done", "done"]
