@@ -16,6 +16,7 @@ from redis.backoff import ExponentialWithJitterBackoff
 from redis.retry import Retry
 
 from eco2.adapters.checkpoint import make_checkpointer
+from eco2.adapters.noop.metrics import NoOpMetricsAdapter
 from eco2.adapters.offline.composer import ComposerAnswerWriter
 from eco2.adapters.redis_streams import RedisStreamsEvents
 from eco2.adapters.redis_streams.sessions import RedisSessionQueue
@@ -27,10 +28,11 @@ from eco2.orchestrator.service import ChatService, ServiceLimits
 from eco2.ports.dispatch import DispatchPort
 from eco2.ports.events import EventStreamPort
 from eco2.ports.llm import AnswerWriterPort, IntentClassifierPort
+from eco2.ports.metrics import MetricsPort
 from eco2.ports.sessions import SessionQueuePort
 from eco2.ports.subagents import SubagentPort
 from eco2.subagents.registry import REGISTRY
-from eco2.subagents.runner import SubagentObserver, SubagentRunner
+from eco2.subagents.runner import SubagentRunner
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +69,15 @@ def redis_events(settings: Settings, client: redis.Redis) -> RedisStreamsEvents:
         flush_ms=settings.token_flush_ms,
         running_ttl_s=max(86400, settings.job_timeout_s * 10),
     )
+
+
+def default_metrics(settings: Settings) -> MetricsPort:
+    """Prometheus on the process registry (multiprocess when ``PROMETHEUS_MULTIPROC_DIR`` is set)."""
+    if not settings.metrics_enabled:
+        return NoOpMetricsAdapter()
+    from eco2.adapters.prometheus.adapter import default_adapter
+
+    return default_adapter()
 
 
 def default_classifier(settings: Settings) -> IntentClassifierPort:
@@ -108,7 +119,7 @@ def bootstrap(
     subagents: Mapping[str, SubagentPort] | None = None,
     checkpointer: BaseCheckpointSaver[Any] | None = None,
     timeout_errors: tuple[type[BaseException], ...] = (),
-    subagent_observer: SubagentObserver | None = None,
+    metrics: MetricsPort | None = None,
     on_built: Callable[[Container], None] | None = None,
 ) -> Container:
     """Build the container; every keyword replaces one default."""
@@ -126,6 +137,7 @@ def bootstrap(
     missing = [spec.name for spec in REGISTRY if spec.name not in implementations]
     if missing:
         raise ConfigError(f"no implementation for subagent(s): {', '.join(missing)}")
+    metrics = metrics or default_metrics(settings)
     classifier = classifier or default_classifier(settings)
     deps = NodeDeps(
         classifier=classifier,
@@ -133,9 +145,10 @@ def bootstrap(
         fallback_writer=ComposerAnswerWriter(),
         history_turns=settings.history_turns,
         summary_max_chars=settings.summary_max_chars,
+        metrics=metrics,
     )
     graph = build_graph(Nodes(deps), checkpointer or make_checkpointer(settings.checkpoint_url))
-    runner = SubagentRunner(implementations, events, timeout_errors, subagent_observer)
+    runner = SubagentRunner(implementations, events, timeout_errors, metrics)
     service = ChatService(
         graph,
         events,
@@ -143,6 +156,7 @@ def bootstrap(
         sessions,
         ServiceLimits(job_timeout_s=settings.job_timeout_s),
         timeout_errors,
+        metrics,
     )
     container = Container(settings, events, sessions, service, runner, classifier, graph)
     if on_built is not None:
@@ -168,7 +182,7 @@ def bootstrap_inline(
     settings = settings or Settings.from_env()
     events = MemoryEvents(listener)
     implementations = overrides.pop("subagents", None) or default_subagents(settings)
-    runner = SubagentRunner(implementations, events)
+    runner = SubagentRunner(implementations, events, metrics=overrides.get("metrics"))
     dispatcher = InlineDispatcher(runner)
     container = bootstrap(
         settings,

@@ -125,6 +125,8 @@ class Settings:
     """``ECO2_OPENAI_TIMEOUT_S``: per-request timeout of the OpenAI client."""
     env_name: str = "development"
     """``ECO2_ENV``: deployment stage, used as the ``env:{x}`` trace tag."""
+    metrics_enabled: bool = True
+    """``ECO2_METRICS_ENABLED``: Prometheus metrics (``false`` uses the NoOp adapter)."""
     rag_weak_threshold: float | None = None
     """``ECO2_RAG_WEAK_THRESHOLD``: override of the retriever's weak-result threshold."""
 
@@ -169,6 +171,7 @@ class Settings:
             openai_timeout_s=_float(env, "ECO2_OPENAI_TIMEOUT_S", d.openai_timeout_s),
             env_name=env.get("ECO2_ENV", "").strip() or d.env_name,
             rag_weak_threshold=float(weak) if weak else None,
+            metrics_enabled=_bool(env, "ECO2_METRICS_ENABLED", True),
         )
 
     @property

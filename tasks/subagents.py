@@ -21,7 +21,9 @@ def backoff_s(spec: SubagentSpec, retries: int) -> float:
 
 
 def _register(spec: SubagentSpec) -> Task[Any, dict[str, Any]]:
-    def run(self: Task[Any, dict[str, Any]], *, job: dict[str, Any], query: dict[str, Any]) -> dict[str, Any]:
+    def run(
+        self: Task[Any, dict[str, Any]], *, job: dict[str, Any], query: dict[str, Any], sent_at: float | None = None
+    ) -> dict[str, Any]:
         retries = int(self.request.retries or 0)
         try:
             result = container().runner.run(
@@ -30,6 +32,7 @@ def _register(spec: SubagentSpec) -> Task[Any, dict[str, Any]]:
                 job.get("traceparent"),
                 attempt=retries + 1,
                 final_attempt=retries >= spec.max_retries,
+                sent_at=sent_at,
             )
         except RetryableError as exc:
             raise self.retry(exc=exc, countdown=backoff_s(spec, retries)) from exc

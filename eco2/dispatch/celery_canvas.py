@@ -6,6 +6,7 @@ The orchestrator never waits on a result: ``fan_out`` only sends messages, so on
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -31,13 +32,14 @@ class CeleryDispatcher:
     def fan_out(self, job: JobRef, round_no: int, subagents: Sequence[str], query: SubagentQuery) -> None:
         """Send the round as ``chord(subagents)(continue)`` with an error callback."""
         job_kwargs = job.to_dict()
+        sent_at = time.time()
         header = []
         for name in subagents:
             spec = spec_for(name)
             header.append(
                 self._app.signature(
                     spec.task_name,
-                    kwargs={"job": job_kwargs, "query": query.to_dict()},
+                    kwargs={"job": job_kwargs, "query": query.to_dict(), "sent_at": sent_at},
                     queue=spec.queue.value,
                     soft_time_limit=spec.timeout_s,
                     time_limit=spec.hard_timeout_s,

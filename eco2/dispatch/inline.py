@@ -6,7 +6,8 @@ Subagents of a round run concurrently on a thread pool, then the service continu
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping, Sequence
+import time
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
@@ -43,9 +44,11 @@ class InlineDispatcher:
 
     def fan_out(self, job: JobRef, round_no: int, subagents: Sequence[str], query: SubagentQuery) -> None:
         """Run the round now and continue the job with its results."""
-        run: Callable[[str], dict[str, Any]] = lambda name: self._runner.run(  # noqa: E731
-            name, query, job.traceparent
-        ).to_dict()
+        sent_at = time.time()
+
+        def run(name: str) -> dict[str, Any]:
+            return self._runner.run(name, query, job.traceparent, sent_at=sent_at).to_dict()
+
         results = list(self._pool.map(run, subagents))
         self._svc().resume(job, round_no, results)
 

@@ -7,10 +7,13 @@ needs no graph, checkpointer or model, only the event stream, the session queue 
 from __future__ import annotations
 
 import logging
+import time
 
+from eco2.adapters.noop.metrics import NoOpMetricsAdapter
 from eco2.domain.events import JobStatus
 from eco2.ports.dispatch import DispatchPort, JobRef
-from eco2.ports.events import EventStreamPort
+from eco2.ports.events import EventStreamPort, JobEventsPort
+from eco2.ports.metrics import MetricsPort
 from eco2.ports.sessions import SessionQueuePort
 
 log = logging.getLogger(__name__)
@@ -27,11 +30,13 @@ class JobEnding:
         sessions: SessionQueuePort,
         dispatcher: DispatchPort,
         job_timeout_s: float,
+        metrics: MetricsPort | None = None,
     ) -> None:
         self._events = events
         self._sessions = sessions
         self._dispatcher = dispatcher
         self.job_timeout_s = job_timeout_s
+        self._metrics: MetricsPort = metrics or NoOpMetricsAdapter()
 
     @property
     def lease_s(self) -> float:
@@ -53,11 +58,21 @@ class JobEnding:
         if following is not None:
             self._dispatcher.enqueue_chat(following)
 
+    def fail(self, job: JobRef, events: JobEventsPort, code: str, message: str, intent: str = "unknown") -> bool:
+        """End the job with an ``error`` event (if it has not ended yet), count it and release it."""
+        wrote = events.error(code, message)
+        if wrote:
+            self._metrics.track_error(intent, code)
+            duration = max(time.time() - job.accepted_at, 0.0) if job.accepted_at else 0.0
+            self._metrics.track_request(intent, "error", "none", duration)
+        self.end(job, wrote)
+        return wrote
+
     def expire(self, job: JobRef) -> str:
         """The job's deadline passed: end it with a ``timeout`` error unless it already ended."""
         if self.finished(job.job_id):
             self._dispatcher.cancel_deadline(job)
             return "finished"
         events = self._events.open(job.job_id, job.traceparent)
-        self.end(job, events.error("timeout", f"the job did not finish within {self.job_timeout_s:g}s"))
+        self.fail(job, events, "timeout", f"the job did not finish within {self.job_timeout_s:g}s")
         return "expired"

@@ -8,12 +8,14 @@ held while subagents run. Per-job objects (the event writer) arrive through the 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
+from eco2.adapters.noop.metrics import NoOpMetricsAdapter
 from eco2.domain.events import StageStatus
 from eco2.domain.subagents import SubagentResult
 from eco2.errors import UpstreamError
@@ -22,6 +24,7 @@ from eco2.orchestrator.memory import remember
 from eco2.orchestrator.state import ChatState
 from eco2.ports.events import JobEventsPort
 from eco2.ports.llm import AnswerInput, AnswerWriterPort, IntentClassifierPort, Turn
+from eco2.ports.metrics import MetricsPort, StreamTrackerPort
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +45,7 @@ class NodeDeps:
     fallback_writer: AnswerWriterPort
     history_turns: int = 6
     summary_max_chars: int = 1200
+    metrics: MetricsPort = field(default_factory=NoOpMetricsAdapter)
 
 
 def _results(state: ChatState) -> dict[str, SubagentResult]:
@@ -59,7 +63,9 @@ class Nodes:
         events = runtime.context.events
         events.stage("intent", StageStatus.STARTED)
         history = [turn["user"] for turn in state.get("turns", [])]
+        started = time.perf_counter()
         result = self.deps.classifier.classify(state["request"]["message"], history)
+        self.deps.metrics.track_intent(result.primary.value, result.provider, time.perf_counter() - started)
         events.stage("intent", StageStatus.COMPLETED, intent=result.primary.value)
         return {
             "intents": [{"intent": s.intent.value, "confidence": round(s.confidence, 4)} for s in result.intents],
@@ -85,6 +91,9 @@ class Nodes:
         """Check what the round delivered; plan a fallback round or move on to the answer."""
         intents = [entry["intent"] for entry in state["intents"]]
         decision = routing.decide(intents, _results(state), state["plan"], state["round"])
+        for step in decision.fallbacks:
+            source, _, target = step.partition("->")
+            self.deps.metrics.track_fallback(source, target)
         update: dict[str, Any] = {
             "plan": decision.next_round,
             "round": state["round"] + 1,
@@ -109,16 +118,23 @@ class Nodes:
             missing=tuple(name for name in state.get("missing", []) if not _recovered(name, results)),
         )
         events.stage("answer", StageStatus.STARTED)
-        events.begin_answer()
         writer = self.deps.writer
-        try:
-            text = _stream(writer, answer_input, events)
-        except UpstreamError as exc:
-            log.warning("answer model failed (%s); composing offline", type(exc).__name__)
-            writer = self.deps.fallback_writer
-            events.begin_answer()
-            text = _stream(writer, answer_input, events)
-        events.stage("answer", StageStatus.COMPLETED)
+        first_token = _FirstToken(self.deps.metrics, writer.provider, state.get("accepted_at", 0.0))
+        with self.deps.metrics.stream_tracker("answer", writer.provider) as tracker:
+            events.observe(tracker)
+            try:
+                events.begin_answer()
+                try:
+                    text = _stream(writer, answer_input, events, tracker, first_token)
+                except UpstreamError as exc:
+                    log.warning("answer model failed (%s); composing offline", type(exc).__name__)
+                    self.deps.metrics.track_recovery("model_fallback")
+                    writer = self.deps.fallback_writer
+                    events.begin_answer()
+                    text = _stream(writer, answer_input, events, tracker, first_token)
+                events.stage("answer", StageStatus.COMPLETED)
+            finally:
+                events.observe(None)
         turns, summary = self._remember(state, text)
         return {
             "answer": text,
@@ -144,12 +160,33 @@ class Nodes:
         )
 
 
-def _stream(writer: AnswerWriterPort, answer_input: AnswerInput, events: JobEventsPort) -> str:
+class _FirstToken:
+    """Reports the time from job acceptance to the first answer token, once."""
+
+    def __init__(self, metrics: MetricsPort, provider: str, accepted_at: float) -> None:
+        self._metrics, self._provider, self._accepted_at = metrics, provider, accepted_at
+        self._seen = False
+
+    def __call__(self) -> None:
+        if not self._seen and self._accepted_at:
+            self._seen = True
+            self._metrics.track_time_to_first_token(self._provider, time.time() - self._accepted_at)
+
+
+def _stream(
+    writer: AnswerWriterPort,
+    answer_input: AnswerInput,
+    events: JobEventsPort,
+    tracker: StreamTrackerPort,
+    first_token: _FirstToken,
+) -> str:
     parts: list[str] = []
     for piece in writer.stream(answer_input):
         if piece:
             parts.append(piece)
             events.token("answer", piece)
+            tracker.record_token()
+            first_token()
     return "".join(parts)
 
 

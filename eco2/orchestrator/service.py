@@ -8,6 +8,7 @@ here imports Celery: the dispatcher port hides how work is scheduled.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command
 
+from eco2.adapters.noop.metrics import NoOpMetricsAdapter
 from eco2.domain.request import ChatRequest, parse_request, valid_job_id
 from eco2.domain.subagents import ResultStatus, SubagentQuery, SubagentResult
 from eco2.errors import ContractError, StreamError
@@ -25,6 +27,7 @@ from eco2.orchestrator.nodes import RunContext
 from eco2.orchestrator.state import ChatState, turn_input
 from eco2.ports.dispatch import DispatchPort, JobRef
 from eco2.ports.events import EventStreamPort, JobEventsPort
+from eco2.ports.metrics import MetricsPort
 from eco2.ports.sessions import SessionQueuePort
 
 log = logging.getLogger(__name__)
@@ -48,6 +51,7 @@ class ChatService:
         sessions: SessionQueuePort,
         limits: ServiceLimits | None = None,
         timeout_errors: tuple[type[BaseException], ...] = (),
+        metrics: MetricsPort | None = None,
     ) -> None:
         self._graph = graph
         self._events = events
@@ -55,7 +59,8 @@ class ChatService:
         self._sessions = sessions
         self._limits = limits or ServiceLimits()
         self._timeout_errors = timeout_errors
-        self.ending = JobEnding(events, sessions, dispatcher, self._limits.job_timeout_s)
+        self._metrics: MetricsPort = metrics or NoOpMetricsAdapter()
+        self.ending = JobEnding(events, sessions, dispatcher, self._limits.job_timeout_s, self._metrics)
 
     # -- entry points ----------------------------------------------------------------------------
     def accept(self, args: Sequence[Any], kwargs: Mapping[str, Any], traceparent: str | None = None) -> str:
@@ -71,6 +76,7 @@ class ChatService:
             request.session_id or f"job:{request.job_id}",
             traceparent,
             request.session_id,
+            accepted_at=time.time(),
         )
         if request.session_id is not None:
             admission = self._sessions.admit(
@@ -116,7 +122,7 @@ class ChatService:
 
     def _start(self, job: JobRef, request: ChatRequest) -> None:
         events = self._events.open(job.job_id, job.traceparent)
-        if self._run(job, events, turn_input(job.job_id, request.to_kwargs())) == "dispatched":
+        if self._run(job, events, turn_input(job.job_id, request.to_kwargs(), job.accepted_at)) == "dispatched":
             # After the fan-out, off the latency path. Should this process die before it, the task
             # (acks_late) is redelivered and starts the job again, deadline included.
             self._dispatcher.schedule_deadline(job, self._limits.job_timeout_s)
@@ -129,11 +135,11 @@ class ChatService:
         except StreamError:
             raise  # transient: the task layer retries, the stream stays consistent
         except self._timeout_errors:
-            self._end(job, events.error("timeout", "a pipeline step ran over its time limit"))
+            self.ending.fail(job, events, "timeout", "a pipeline step ran over its time limit")
             return "timeout"
         except Exception:
             log.exception("job %s failed", job.job_id)
-            self._end(job, events.error("internal_error", "the chat pipeline failed; please try again"))
+            self.ending.fail(job, events, "internal_error", "the chat pipeline failed; please try again")
             return "failed"
         interrupts = out.get("__interrupt__")
         if not interrupts:
@@ -149,15 +155,16 @@ class ChatService:
         return "dispatched"
 
     def _complete(self, job: JobRef, events: JobEventsPort, state: Mapping[str, Any]) -> str:
+        intents = [entry["intent"] for entry in state.get("intents", [])]
+        intent = intents[0] if intents else "general"
         closed = state.get("closed_failure")
         if closed:
-            self._end(job, events.error("subagent_failed", f"a required step failed: {closed}"))
+            self.ending.fail(job, events, "subagent_failed", f"a required step failed: {closed}", intent)
             return "failed"
         results = {name: SubagentResult.from_dict(raw) for name, raw in state.get("results", {}).items()}
-        intents = [entry["intent"] for entry in state.get("intents", [])]
         partial = routing.required_missing(intents, results)
         data = {
-            "intent": intents[0] if intents else "general",
+            "intent": intent,
             "intents": state.get("intents", []),
             "sources": state.get("sources", []),
             "subagents": {name: result.status.value for name, result in results.items()},
@@ -170,20 +177,29 @@ class ChatService:
             },
         }
         data.update(_extras(results))
-        self._end(job, events.done(data))
+        if events.done(data):
+            provider = str(state.get("answer_provider", "") or "none")
+            self._metrics.track_request(intent, "partial" if partial else "success", provider, _since(job))
+            if partial:
+                self._metrics.track_partial(intent)
+            self.ending.end(job, True)
+        else:
+            self.ending.end(job, False)
         return "done"
-
-    def _end(self, job: JobRef, wrote_terminal: bool) -> None:
-        self.ending.end(job, wrote_terminal)
 
     def _reject(self, kwargs: Mapping[str, Any], exc: ContractError) -> str:
         job_id = valid_job_id(kwargs.get("job_id")) if isinstance(kwargs, Mapping) else None
         log.warning("rejected job %s: %s", job_id or "<no valid job_id>", exc.code)
+        self._metrics.track_error("unknown", exc.code)
         if job_id is not None and exc.code != "duplicate_job_id":
             self._events.open(job_id).error(exc.code, exc.message)
         else:
             self._events.reject(exc.code, exc.message, job_id)
         return "rejected"
+
+
+def _since(job: JobRef) -> float:
+    return max(time.time() - job.accepted_at, 0.0) if job.accepted_at else 0.0
 
 
 def _extras(results: Mapping[str, SubagentResult]) -> dict[str, Any]:

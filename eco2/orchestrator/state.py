@@ -15,6 +15,8 @@ class ChatState(TypedDict, total=False):
 
     job_id: str
     """The job this turn belongs to; a continuation for another job is stale and ignored."""
+    accepted_at: float
+    """Epoch seconds when the job was accepted (time to first token)."""
     request: dict[str, Any]
     """The validated contract kwargs of this turn."""
     intents: list[dict[str, Any]]
@@ -38,10 +40,11 @@ class ChatState(TypedDict, total=False):
     """Bounded summary of turns older than ``turns``."""
 
 
-def turn_input(job_id: str, request: dict[str, Any]) -> ChatState:
+def turn_input(job_id: str, request: dict[str, Any], accepted_at: float = 0.0) -> ChatState:
     """The input that starts a new turn: resets every per-turn field."""
     return ChatState(
         job_id=job_id,
+        accepted_at=accepted_at,
         request=request,
         intents=[],
         intent_provider="",

@@ -17,6 +17,8 @@ class JobRef:
     thread_id: str
     traceparent: str | None = None
     session_id: str | None = None
+    accepted_at: float = 0.0
+    """Epoch seconds when the job was accepted (request duration and time to first token)."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form (task kwargs)."""
@@ -25,6 +27,7 @@ class JobRef:
             "thread_id": self.thread_id,
             "traceparent": self.traceparent,
             "session_id": self.session_id,
+            "accepted_at": self.accepted_at,
         }
 
     @classmethod
@@ -35,6 +38,7 @@ class JobRef:
             thread_id=str(data["thread_id"]),
             traceparent=data.get("traceparent"),
             session_id=data.get("session_id"),
+            accepted_at=float(data.get("accepted_at") or 0.0),
         )
 
 

@@ -8,6 +8,18 @@ from typing import Any, Protocol
 from eco2.domain.events import JobSnapshot, JobStatus, StageStatus
 
 
+class WriteObserver(Protocol):
+    """Told about the writes of a job's events (the stream metrics tracker implements it)."""
+
+    def on_flush(self, tokens: int, seconds: float) -> None:
+        """``tokens`` token events were written in one round trip that took ``seconds``."""
+        ...
+
+    def on_reset(self) -> None:
+        """Answer text already streamed was discarded by a ``reset`` event."""
+        ...
+
+
 class JobEventsPort(Protocol):
     """Writes the events of one job, in order, exactly as the public contract describes.
 
@@ -42,6 +54,10 @@ class JobEventsPort(Protocol):
 
     def flush(self) -> None:
         """Write buffered tokens now."""
+        ...
+
+    def observe(self, observer: WriteObserver | None) -> None:
+        """Report writes to ``observer`` from now on (``None`` stops reporting)."""
         ...
 
     def close(self) -> None:

@@ -12,10 +12,12 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from eco2.adapters.noop.metrics import NoOpMetricsAdapter
 from eco2.domain.events import StageStatus
 from eco2.domain.subagents import ResultStatus, SubagentQuery, SubagentResult
 from eco2.errors import NotConfiguredError, PermanentError, RetryableError, StreamError
 from eco2.ports.events import EventStreamPort
+from eco2.ports.metrics import MetricsPort
 from eco2.ports.subagents import SubagentPort
 from eco2.subagents.registry import spec_for
 
@@ -32,13 +34,6 @@ _STAGE_STATUS = {
 }
 
 
-class SubagentObserver:
-    """Receives every finished call (metrics hook); the base class ignores them."""
-
-    def on_result(self, result: SubagentResult) -> None:
-        """Called once per finished subagent call."""
-
-
 class SubagentRunner:
     """Runs registered subagents against their implementations."""
 
@@ -47,12 +42,12 @@ class SubagentRunner:
         implementations: Mapping[str, SubagentPort],
         events: EventStreamPort,
         timeout_errors: tuple[type[BaseException], ...] = (),
-        observer: SubagentObserver | None = None,
+        metrics: MetricsPort | None = None,
     ) -> None:
         self._impls = dict(implementations)
         self._events = events
         self._timeout_errors = timeout_errors
-        self._observer = observer or SubagentObserver()
+        self._metrics: MetricsPort = metrics or NoOpMetricsAdapter()
 
     def run(
         self,
@@ -61,9 +56,15 @@ class SubagentRunner:
         traceparent: str | None = None,
         attempt: int = 1,
         final_attempt: bool = True,
+        sent_at: float | None = None,
     ) -> SubagentResult:
-        """Run ``name`` once; re-raise ``RetryableError`` only when another attempt will follow."""
+        """Run ``name`` once; re-raise ``RetryableError`` only when another attempt will follow.
+
+        ``sent_at`` (epoch seconds) is when the round was dispatched: the queue wait is measured from it.
+        """
         spec = spec_for(name)
+        if sent_at is not None and attempt == 1:
+            self._metrics.track_queue_wait(spec.name, time.time() - sent_at)
         writer = self._events.open(query.job_id, traceparent)
         if attempt == 1:
             _quiet(writer.stage, spec.name, StageStatus.STARTED)
@@ -88,7 +89,7 @@ class SubagentRunner:
             _quiet(writer.needs_input, {"subagent": spec.name, **result.data})
         _quiet(writer.stage, spec.name, _STAGE_STATUS[result.status])
         _quiet(writer.close)  # a fast subagent's started+completed go out in one round trip
-        self._observer.on_result(result)
+        self._metrics.track_subagent_call(spec.name, result.status.value, result.duration_s)
         return result
 
 

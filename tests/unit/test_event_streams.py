@@ -167,8 +167,8 @@ def test_replayed_batch_is_applied_once(rstreams: RedisStreamsEvents) -> None:
 
     keys = StreamKeys.for_job("t", "c3")
     batch = ["token", "answer", "한 번", ""]
-    assert rstreams.emit(keys, "", "writer-a", 1, batch) == 0
-    assert rstreams.emit(keys, "", "writer-a", 1, batch) == 1  # a client retry after a lost reply
+    assert rstreams.emit(keys, "", "writer-a", 1, batch) == (0, 0)
+    assert rstreams.emit(keys, "", "writer-a", 1, batch) == (1, 0)  # a client retry after a lost reply
     assert rstreams.client.xlen(keys.events) == 1
     assert rstreams.client.get(keys.answer) == "한 번".encode()
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from eco2.domain.events import EventType, JobSnapshot, JobStatus, StageStatus
+from eco2.ports.events import WriteObserver
 
 Listener = Callable[[str, dict[str, str]], None]
 
@@ -34,6 +35,7 @@ class MemoryJobEvents:
         self._owner = owner
         self._job_id = job_id
         self._traceparent = traceparent
+        self._observer: WriteObserver | None = None
 
     def stage(self, stage: str, status: StageStatus, intent: str | None = None) -> None:
         """Append a stage event."""
@@ -45,13 +47,20 @@ class MemoryJobEvents:
     def token(self, node: str, delta: str) -> None:
         """Append a token event."""
         if delta:
-            self._owner.append(self._job_id, EventType.TOKEN, {"node": node, "delta": delta}, self._traceparent)
+            started = time.perf_counter()
+            written = self._owner.append(
+                self._job_id, EventType.TOKEN, {"node": node, "delta": delta}, self._traceparent
+            )
+            if written and self._observer is not None:
+                self._observer.on_flush(1, time.perf_counter() - started)
 
     def begin_answer(self) -> None:
         """Reset when answer text exists."""
         snapshot = self._owner.snapshot(self._job_id)
-        if snapshot is not None and snapshot.answer:
-            self._owner.append(self._job_id, EventType.RESET, {}, self._traceparent)
+        if snapshot is None or not snapshot.answer:
+            return
+        if self._owner.append(self._job_id, EventType.RESET, {}, self._traceparent) and self._observer:
+            self._observer.on_reset()
 
     def needs_input(self, data: Mapping[str, Any]) -> None:
         """Append a needs_input event."""
@@ -71,6 +80,10 @@ class MemoryJobEvents:
 
     def close(self) -> None:
         """Nothing to release."""
+
+    def observe(self, observer: WriteObserver | None) -> None:
+        """Report writes to ``observer``."""
+        self._observer = observer
 
 
 def _json(data: Mapping[str, Any]) -> str:

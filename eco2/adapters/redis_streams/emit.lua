@@ -16,7 +16,8 @@
 --   stage: stage, status, intent | token: node, delta, '' | reset: '', '', ''
 --   reset?: '', '', '' (a reset only if answer text exists, else nothing: no seq is used)
 --   needs_input/error: data_json, '', '' | done: data_json (without "answer"), intent, ''
--- Returns {last_seq, code}: code 0 written, 1 batch already applied (client retry), 2 job finished.
+-- Returns {last_seq, code, resets}: code 0 written, 1 batch already applied (client retry), 2 job finished;
+-- resets: how many conditional resets became `reset` entries.
 local snap = KEYS[2]
 local state = redis.call('HMGET', snap, 'status', 'writer', 'batch', 'answer_len')
 if state[1] == 'done' or state[1] == 'error' then
@@ -31,6 +32,7 @@ local seq = 0
 local status = 'running'
 local intent = nil
 local refresh = false
+local resets = 0
 local pending = {}
 local function append_pending()
   if #pending > 0 then
@@ -72,7 +74,7 @@ for i = 7, #ARGV, 4 do
   local t = ARGV[i]
   if t == 'reset?' then
     append_pending()
-    if redis.call('STRLEN', KEYS[4]) > 0 then write('reset', '', '', '') end
+    if redis.call('STRLEN', KEYS[4]) > 0 then write('reset', '', '', ''); resets = resets + 1 end
   else
     write(t, ARGV[i + 1], ARGV[i + 2], ARGV[i + 3])
   end
@@ -92,4 +94,4 @@ redis.call('HSET', snap, unpack(h))
 local ttl = ARGV[3]
 if status ~= 'running' then ttl = ARGV[2] end
 for k = 1, 4 do redis.call('EXPIRE', KEYS[k], ttl) end
-return {seq, 0}
+return {seq, 0, resets}

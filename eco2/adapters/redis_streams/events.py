@@ -14,26 +14,19 @@ import time
 import uuid
 from collections.abc import Iterator, Mapping
 from importlib import resources
-from typing import Any, Protocol
+from typing import Any
 
 import redis
 
 from eco2.adapters.redis_streams.flusher import Flusher, shared_flusher
 from eco2.domain.events import EventType, JobSnapshot, JobStatus, StageStatus, StreamKeys
 from eco2.errors import StreamError
+from eco2.ports.events import WriteObserver
 
 _SCRIPT = resources.files("eco2.adapters.redis_streams").joinpath("emit.lua").read_text("utf-8")
 RESET_IF_ANSWER = "reset?"  # emit.lua: becomes a `reset` entry only when the job has answer text
 _FINISHED = 2  # emit.lua's code for "the job already has its terminal event"
 REJECTED_MAXLEN = 10_000
-
-
-class FlushObserver(Protocol):
-    """Told about every flush (the metrics tracker implements it)."""
-
-    def on_flush(self, tokens: int, seconds: float) -> None:
-        """``tokens`` token events were written in one round trip that took ``seconds``."""
-        ...
 
 
 def _now_ms() -> int:
@@ -48,7 +41,7 @@ class RedisJobEvents:
         owner: RedisStreamsEvents,
         job_id: str,
         traceparent: str | None,
-        observer: FlushObserver | None = None,
+        observer: WriteObserver | None = None,
     ) -> None:
         self._owner = owner
         self._keys = StreamKeys.for_job(owner.prefix, job_id)
@@ -104,6 +97,11 @@ class RedisJobEvents:
     def close(self) -> None:
         """Flush what is buffered."""
         self.flush()
+
+    def observe(self, observer: WriteObserver | None) -> None:
+        """Report flushes and resets to ``observer``."""
+        with self._lock:
+            self.observer = observer
 
     # -- internals -------------------------------------------------------------------------------
     def flush_due(self) -> None:
@@ -162,10 +160,13 @@ class RedisJobEvents:
         while self._unsent:
             batch, events, tokens = self._unsent[0]
             started = time.perf_counter()
-            code = self._owner.emit(self._keys, self._traceparent, self._writer, batch, events)
+            code, resets = self._owner.emit(self._keys, self._traceparent, self._writer, batch, events)
             del self._unsent[0]
-            if self.observer is not None and tokens:
-                self.observer.on_flush(tokens, time.perf_counter() - started)
+            if self.observer is not None:
+                if tokens:
+                    self.observer.on_flush(tokens, time.perf_counter() - started)
+                for _ in range(resets):
+                    self.observer.on_reset()
             if code == _FINISHED:
                 self._finished, written = True, False
                 self._unsent.clear()
@@ -202,15 +203,15 @@ class RedisStreamsEvents:
         """A writer for one job."""
         return RedisJobEvents(self, job_id, traceparent)
 
-    def emit(self, keys: StreamKeys, traceparent: str, writer: str, batch: int, events: list[str]) -> int:
-        """Run the emit script once; returns its code (written, replayed or finished)."""
+    def emit(self, keys: StreamKeys, traceparent: str, writer: str, batch: int, events: list[str]) -> tuple[int, int]:
+        """Run the emit script once; returns its code (written, replayed or finished) and resets written."""
         args: list[str | int] = [_now_ms(), self.ttl_s, self.running_ttl_s, traceparent, writer, batch]
         args.extend(events)
         try:
             result = self._script(keys=[keys.events, keys.snapshot, keys.seq, keys.answer], args=args)
         except redis.RedisError as exc:
             raise StreamError(f"writing to {keys.events} failed: {type(exc).__name__}") from exc
-        return int(result[1])
+        return int(result[1]), int(result[2]) if len(result) > 2 else 0
 
     def snapshot(self, job_id: str) -> JobSnapshot | None:
         """Read the job's snapshot hash."""

@@ -1,0 +1,1 @@
+"""Prometheus: metric definitions, the metrics adapter, and the multiprocess registry plumbing."""
