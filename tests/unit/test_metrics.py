@@ -80,9 +80,14 @@ def test_stream_tracker_counts_a_stream_once_and_always_releases_it(
     tracker.finish()
     assert value(registry, "chat_stream_active") == 0
     assert value(registry, "chat_stream_requests_total", status="success") == 1
-    with pytest.raises(RuntimeError), adapter.stream_tracker() as failing:
-        failing.record_token()
-        raise RuntimeError("model died")
+
+    def stream_that_dies() -> None:
+        with adapter.stream_tracker() as failing:
+            failing.record_token()
+            raise RuntimeError("model died")
+
+    with pytest.raises(RuntimeError):
+        stream_that_dies()
     assert value(registry, "chat_stream_active") == 0
     assert value(registry, "chat_stream_requests_total", status="error") == 1
     assert value(registry, "chat_stream_duration_seconds_count", node="answer", status="error") == 1
