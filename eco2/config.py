@@ -76,6 +76,11 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise ConfigError(f"{name} must be true or false, got {raw!r}")
 
 
+def _metrics_dir(env: Mapping[str, str]) -> Path | None:
+    raw = env.get("PROMETHEUS_MULTIPROC_DIR", "").strip() or env.get("ECO2_METRICS_DIR", "").strip()
+    return Path(raw) if raw else None
+
+
 def _default_state_dir(env: Mapping[str, str]) -> Path:
     base = env.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(base) / "eco2"
@@ -127,6 +132,18 @@ class Settings:
     """``ECO2_ENV``: deployment stage, used as the ``env:{x}`` trace tag."""
     metrics_enabled: bool = True
     """``ECO2_METRICS_ENABLED``: Prometheus metrics (``false`` uses the NoOp adapter)."""
+    metrics_dir: Path | None = None
+    """``PROMETHEUS_MULTIPROC_DIR`` (or ``ECO2_METRICS_DIR``): the host's shared multiprocess registry."""
+    metrics_port: int = 9191
+    """``ECO2_METRICS_PORT``: the host's exposition endpoint (0 disables it)."""
+    metrics_addr: str = "0.0.0.0"  # noqa: S104 - scraped from other hosts; NetworkPolicy keeps it internal
+    """``ECO2_METRICS_ADDR``: address the exposition endpoint binds."""
+    pushgateway_url: str | None = None
+    """``ECO2_PUSHGATEWAY_URL``: push the host's aggregated registry there (off when unset)."""
+    push_interval_s: float = 15.0
+    """``ECO2_PUSH_INTERVAL_S``: how often to push."""
+    metrics_janitor_s: float = 10.0
+    """``ECO2_METRICS_JANITOR_S``: how often dead pool processes' metrics files are folded."""
     rag_weak_threshold: float | None = None
     """``ECO2_RAG_WEAK_THRESHOLD``: override of the retriever's weak-result threshold."""
 
@@ -172,6 +189,12 @@ class Settings:
             env_name=env.get("ECO2_ENV", "").strip() or d.env_name,
             rag_weak_threshold=float(weak) if weak else None,
             metrics_enabled=_bool(env, "ECO2_METRICS_ENABLED", True),
+            metrics_dir=_metrics_dir(env),
+            metrics_port=_int(env, "ECO2_METRICS_PORT", d.metrics_port),
+            metrics_addr=env.get("ECO2_METRICS_ADDR", "").strip() or d.metrics_addr,
+            pushgateway_url=env.get("ECO2_PUSHGATEWAY_URL", "").strip() or None,
+            push_interval_s=_float(env, "ECO2_PUSH_INTERVAL_S", d.push_interval_s),
+            metrics_janitor_s=_float(env, "ECO2_METRICS_JANITOR_S", d.metrics_janitor_s),
         )
 
     @property

@@ -99,16 +99,16 @@ class Worker:
         extra_args: Sequence[str] = (),
         log_path: Path | None = None,
         ready_timeout_s: float = 60,
+        launcher: str = "celery",
     ) -> None:
         self.name = f"eco2-{uuid.uuid4().hex[:8]}@{socket.gethostname()}"
         self.env = {**os.environ, **env}
+        if launcher == "eco2":  # the start-up script: shared metrics directory, then celery -A tasks worker
+            start = [sys.executable, "-m", "eco2.cli.main", "worker"]
+        else:
+            start = [sys.executable, "-m", "celery", "-A", app, "worker"]
         cmd = [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            app,
-            "worker",
+            *start,
             "-n",
             self.name,
             "-P",

@@ -13,7 +13,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 
 from eco2.adapters.redis_streams.deadlines import RedisDeadlines
 from eco2.adapters.redis_streams.sessions import RedisSessionQueue
-from eco2.bootstrap import Container, bootstrap, redis_client, redis_events
+from eco2.bootstrap import Container, bootstrap, default_metrics, redis_client, redis_events
 from eco2.config import Settings
 from eco2.dispatch.celery_canvas import CeleryDispatcher
 from eco2.orchestrator.ending import JobEnding
@@ -46,6 +46,7 @@ def start_sweeper() -> DeadlineSweeper:
         RedisSessionQueue(client, prefix=settings.stream_prefix),
         CeleryDispatcher(app, deadlines),
         settings.job_timeout_s,
+        default_metrics(settings),
     )
     sweeper = DeadlineSweeper(deadlines, ending)
     sweeper.start()

@@ -1,12 +1,19 @@
-"""Worker signals: warm each pool process up so the first chat does not pay for building indexes."""
+"""Worker signals: warm pool processes up, run the main process's helpers, clean up after pool processes.
+
+The main process of a worker runs the deadline sweeper and, when the host's multiprocess metrics directory
+is set (``eco2 worker`` sets it), the host's metrics endpoint with its janitor and Pushgateway pusher.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
-from celery.signals import worker_process_init, worker_ready, worker_shutdown
+from celery.signals import worker_process_init, worker_process_shutdown, worker_ready, worker_shutdown
 
+from eco2.adapters.prometheus.exposition import MetricsHost
+from eco2.config import Settings
 from tasks import runtime
 from tasks.sweeper import DeadlineSweeper
 
@@ -24,17 +31,45 @@ def _warm_up(**_: Any) -> None:
         log.exception("eco2 container could not be built at start-up")
 
 
+@worker_process_shutdown.connect
+def _fold_own_metrics(**_: Any) -> None:
+    """A pool process that exits cleanly folds its own metrics files (killed ones: the janitor does)."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory:
+        from eco2.adapters.prometheus.multiprocess import mark_process_dead
+
+        try:
+            mark_process_dead(os.getpid(), directory)
+        except Exception:
+            log.warning("could not fold this process's metrics files", exc_info=True)
+
+
 _sweeper: DeadlineSweeper | None = None
+_metrics_host: MetricsHost | None = None
 
 
 @worker_ready.connect
-def _start_sweeper(**_: Any) -> None:
-    """Sweep job deadlines from the worker's main process."""
-    global _sweeper  # noqa: PLW0603 - one sweeper per worker process
+def _start_main_process_helpers(**_: Any) -> None:
+    """Start the deadline sweeper and, if this host has a metrics directory, its endpoint."""
+    global _sweeper, _metrics_host  # noqa: PLW0603 - one of each per worker main process
     _sweeper = runtime.start_sweeper()
+    settings = Settings.from_env()
+    if settings.metrics_dir is not None and settings.metrics_port:
+        host = MetricsHost(
+            settings.metrics_dir,
+            settings.metrics_port,
+            settings.metrics_addr,
+            settings.pushgateway_url,
+            settings.push_interval_s,
+            settings.metrics_janitor_s,
+        )
+        if host.start():
+            _metrics_host = host
 
 
 @worker_shutdown.connect
-def _stop_sweeper(**_: Any) -> None:
+def _stop_main_process_helpers(**_: Any) -> None:
     if _sweeper is not None:
         _sweeper.stop()
+    if _metrics_host is not None:
+        _metrics_host.stop()

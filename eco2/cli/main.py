@@ -7,7 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from eco2.cli import chat, demo, small
+from eco2.cli import chat, demo, small, worker
 from eco2.errors import ConfigError
 
 
@@ -19,11 +19,16 @@ def parser() -> argparse.ArgumentParser:
     chat.add_parser(sub)
     small.add_parsers(sub)
     demo.add_parser(sub)
+    worker.add_parser(sub)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``eco2`` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["worker"]:
+        # Everything after "worker" belongs to celery, options included: argparse would eat them.
+        return worker.start(argv[1:])
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr)
     try:

@@ -248,7 +248,8 @@ def fold_dead_processes(path: str, is_alive: Callable[[int], bool] = _pid_alive)
     """
     dead = sorted(pid for pid in _pid_files(path) if not is_alive(pid))
     folded: list[int] = []
-    for start in range(0, len(dead), _BATCH):
+    # At least one pass, even with nothing dead: it also finishes a fold that a crash interrupted.
+    for start in range(0, max(len(dead), 1), _BATCH):
         with _flock(path, fcntl.LOCK_EX):
             folded += _fold_locked(path, dead[start : start + _BATCH])
     return folded

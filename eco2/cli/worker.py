@@ -1,0 +1,77 @@
+"""``eco2 worker``: the start-up script of a worker host's pool.
+
+It prepares the shared multiprocess metrics directory (``PROMETHEUS_MULTIPROC_DIR``) before Python's
+Prometheus client is imported anywhere, wipes it when it is the first eco2 worker on the host (stale files
+of a previous boot would otherwise be summed forever), then replaces itself with ``celery -A tasks worker``
+and the given arguments. Each worker holds a shared lock on the directory for its whole life, which is how
+the next one knows whether it is first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from eco2.config import Settings
+
+LOCK_NAME = ".host.lock"
+
+
+def add_parser(sub: Any) -> None:
+    """Register the ``worker`` subcommand."""
+    p = sub.add_parser(
+        "worker",
+        help="start a Celery worker with the host's shared metrics registry (args go to celery worker)",
+        add_help=False,
+    )
+    p.add_argument("celery_args", nargs=argparse.REMAINDER)
+    p.set_defaults(func=run)
+
+
+def metrics_dir(settings: Settings) -> Path:
+    """The multiprocess directory: configured, or under the state directory."""
+    return settings.metrics_dir or settings.state_dir / "metrics"
+
+
+def prepare(directory: Path) -> int:
+    """Create the directory, wipe it if no other worker of the host holds it; return the lock's fd.
+
+    The fd is inheritable and stays open across ``exec``: the Celery process keeps the shared lock.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    fd = os.open(directory / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        pass  # other workers of this host are alive: their files are live data
+    else:
+        for entry in directory.iterdir():
+            if entry.name == LOCK_NAME:
+                continue
+            if entry.is_dir():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+    fcntl.flock(fd, fcntl.LOCK_SH)
+    os.set_inheritable(fd, True)
+    return fd
+
+
+def run(args: argparse.Namespace) -> int:
+    """Entry from the parser (``eco2 worker`` with no celery options)."""
+    return start(args.celery_args)
+
+
+def start(celery_args: list[str]) -> int:
+    """Prepare the metrics directory and exec ``celery -A tasks worker CELERY_ARGS``."""
+    settings = Settings.from_env()
+    directory = metrics_dir(settings)
+    prepare(directory)
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(directory)}
+    argv = [sys.executable, "-m", "celery", "-A", "tasks", "worker", *(a for a in celery_args if a != "--")]
+    os.execve(sys.executable, argv, env)  # noqa: S606 - replacing this process is the point
