@@ -1,10 +1,8 @@
 """Fold the metric files of dead pool processes into archives, so scrapes stop growing with churn.
 
-In multiprocess mode every pool process writes ``<type>_<pid>.db`` files (``gauge_<mode>_<pid>.db`` for
-gauges) into the multiprocess directory, and the stock ``MultiProcessCollector`` reads every one of them
-at every scrape. With ``worker_max_tasks_per_child`` the pids keep changing, so the directory, and the
-scrape time with it, grows without bound. ``prometheus_client.multiprocess.mark_process_dead`` only
-removes live-mode gauge files.
+Every pool process writes ``<type>_<pid>.db`` files (``gauge_<mode>_<pid>.db``) and the stock
+``MultiProcessCollector`` reads all of them at every scrape; with ``worker_max_tasks_per_child`` churn the
+directory and the scrape time grow without bound (the stock ``mark_process_dead`` only removes live gauges).
 
 Folding adds a dead pid's values into one archive per file prefix (``counter_archive.db``,
 ``histogram_archive.db``, ``gauge_sum_archive.db``, ...) in the library's own mmap format (written with
@@ -19,18 +17,15 @@ for every gauge mode we fold. Per mode:
 - ``all`` gauges (the stock default mode) are kept per pid: the stock collector reports them with a
   ``pid`` label, which an archive could not reproduce. Give a gauge a live mode to stop that growth.
 
-Crash safety is a redo journal, chosen because one fold replaces several archives and deletes several
-files, which no single rename can make atomic. A fold writes every merged archive to a hidden ``.tmp``
-file (ignored by the collector's ``*.db`` glob), then commits ``.fold.journal`` (the list of renames
-and deletions) with an atomic rename, then applies it and removes it. A crash before the commit leaves
-stray temp files and no change; a crash after it is finished by the next fold or scrape, which redoes the
-journal: renames whose temp file is gone were done, deletions of missing files were done. Either way no
-pid is counted twice. Everything runs under an exclusive ``flock`` on ``.fold.lock``; scrapes through
-:func:`make_registry` hold the shared lock, so they never see a half-applied fold (which would show a
-counter drop, read by Prometheus as a reset, or fail on a file deleted mid-scrape).
-
-Remaining hazard: if the OS reuses a dead pid for a new pool process between a crash and the redo, that
-process reopens the pid's old file and the redo deletes it. The window is a crashed fold's lifetime.
+Crash safety is a redo journal, because one fold replaces several archives and deletes several files,
+which no single rename makes atomic (temp file + ``os.replace`` alone would double count a pid whose
+files outlive a crash). A fold writes each merged archive to a hidden ``.tmp`` file (outside the
+collector's ``*.db`` glob), commits ``.fold.journal`` (the renames and deletions) by an atomic rename,
+applies it and removes it. A crash before the commit leaves only stray temp files, which the next fold
+deletes; after it, the next fold or locked scrape redoes the journal, and every step is idempotent (a
+rename whose temp file is gone was done). All of it runs under an exclusive ``flock`` on ``.fold.lock``;
+scrapes through :func:`make_registry` take it shared, so they never see half a fold (a counter drop that
+Prometheus reads as a reset, or a file deleted mid-scrape, which fails the stock collector).
 """
 
 from __future__ import annotations
@@ -75,28 +70,17 @@ def _add(old: Pair, new: Pair) -> Pair:
     return old[0] + new[0], max(old[1], new[1])
 
 
-def _min(old: Pair, new: Pair) -> Pair:
-    return new if new[0] < old[0] else old
-
-
-def _max(old: Pair, new: Pair) -> Pair:
-    return new if new[0] > old[0] else old
-
-
-def _newest(old: Pair, new: Pair) -> Pair:
-    # Strictly newer wins, as in the stock collector; a zero timestamp never beats a real one.
-    return new if new[1] > old[1] else old
-
-
 _COMBINE: dict[str, Combine] = {
     "counter": _add,
     "histogram": _add,
     "summary": _add,
     "gauge_sum": _add,
-    "gauge_min": _min,
-    "gauge_max": _max,
-    "gauge_mostrecent": _newest,
+    "gauge_min": lambda old, new: new if new[0] < old[0] else old,
+    "gauge_max": lambda old, new: new if new[0] > old[0] else old,
+    # Strictly newer wins, as in the stock collector: a zero timestamp never beats a real one.
+    "gauge_mostrecent": lambda old, new: new if new[1] > old[1] else old,
 }
+"""How two values of one key combine, per file prefix; prefixes missing here are never archived."""
 
 
 def _parse(name: str) -> tuple[str, int] | None:
@@ -109,16 +93,12 @@ def _parse(name: str) -> tuple[str, int] | None:
     return prefix, int(ident)
 
 
-def _is_dropped(prefix: str) -> bool:
-    return prefix.startswith("gauge_live")
-
-
 def _pid_files(path: str) -> dict[int, list[tuple[str, str]]]:
     """Per pid, the ``(file name, prefix)`` pairs a fold acts on; files it must keep are left out."""
     found: dict[int, list[tuple[str, str]]] = {}
     for name in os.listdir(path):
         parsed = _parse(name)
-        if parsed is not None and (parsed[0] in _COMBINE or _is_dropped(parsed[0])):
+        if parsed is not None and (parsed[0] in _COMBINE or parsed[0].startswith("gauge_live")):
             found.setdefault(parsed[1], []).append((name, parsed[0]))
     return found
 
@@ -130,8 +110,8 @@ def _read_into(values: dict[str, Pair], filename: str, combine: Combine) -> None
         values[key] = (value, timestamp) if old is None else combine(old, (value, timestamp))
 
 
-def _fsync(filename: str, flags: int = os.O_RDONLY) -> None:
-    fd = os.open(filename, flags)
+def _fsync(filename: str) -> None:
+    fd = os.open(filename, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
@@ -251,7 +231,9 @@ def fold_dead_processes(path: str, is_alive: Callable[[int], bool] = _pid_alive)
     # At least one pass, even with nothing dead: it also finishes a fold that a crash interrupted.
     for start in range(0, max(len(dead), 1), _BATCH):
         with _flock(path, fcntl.LOCK_EX):
-            folded += _fold_locked(path, dead[start : start + _BATCH])
+            # Asked again under the lock: a late batch runs seconds after the listing, and a pid reused by a
+            # new pool process in between must not lose its files.
+            folded += _fold_locked(path, [pid for pid in dead[start : start + _BATCH] if not is_alive(pid)])
     return folded
 
 
