@@ -121,20 +121,18 @@ class Nodes:
         writer = self.deps.writer
         first_token = _FirstToken(self.deps.metrics, writer.provider, state.get("accepted_at", 0.0))
         with self.deps.metrics.stream_tracker("answer", writer.provider) as tracker:
+            # Stays attached: the last tokens go out with the terminal event, after this node returns.
             events.observe(tracker)
+            events.begin_answer()
             try:
+                text = _stream(writer, answer_input, events, tracker, first_token)
+            except UpstreamError as exc:
+                log.warning("answer model failed (%s); composing offline", type(exc).__name__)
+                self.deps.metrics.track_recovery("model_fallback")
+                writer = self.deps.fallback_writer
                 events.begin_answer()
-                try:
-                    text = _stream(writer, answer_input, events, tracker, first_token)
-                except UpstreamError as exc:
-                    log.warning("answer model failed (%s); composing offline", type(exc).__name__)
-                    self.deps.metrics.track_recovery("model_fallback")
-                    writer = self.deps.fallback_writer
-                    events.begin_answer()
-                    text = _stream(writer, answer_input, events, tracker, first_token)
-                events.stage("answer", StageStatus.COMPLETED)
-            finally:
-                events.observe(None)
+                text = _stream(writer, answer_input, events, tracker, first_token)
+            events.stage("answer", StageStatus.COMPLETED)
         turns, summary = self._remember(state, text)
         return {
             "answer": text,
