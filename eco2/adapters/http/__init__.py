@@ -1,0 +1,1 @@
+"""HTTP upstreams: one requests-based client that every REST adapter (Kakao, KMA, MOIS, odcloud) uses."""

@@ -1,0 +1,1 @@
+"""Circuit breakers per upstream (pybreaker), shared through Redis by every worker process."""
