@@ -7,7 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from eco2.cli import chat, demo, small, worker
+from eco2.cli import chat, demo, exporter, small, worker
 from eco2.errors import ConfigError
 
 
@@ -19,6 +19,7 @@ def parser() -> argparse.ArgumentParser:
     chat.add_parser(sub)
     small.add_parsers(sub)
     demo.add_parser(sub)
+    exporter.add_parser(sub)
     worker.add_parser(sub)
     return p
 
