@@ -11,6 +11,7 @@ from celery import Celery
 
 from eco2.localrun import Worker
 from tests.conftest import worker_env
+from tests.support.exporter import cached_exporter_venv
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +34,12 @@ def backend(module_redis_url: str) -> Iterator[Celery]:
 def mclient(module_redis_url: str) -> redis.Redis:
     """Plain redis-py on the module's database."""
     return redis.Redis.from_url(module_redis_url)
+
+
+@pytest.fixture(scope="session")
+def exporter_venv() -> Path:
+    """The celery-exporter's own venv, installed once and cached between runs."""
+    return cached_exporter_venv()
 
 
 def read_log(path: Path) -> str:

@@ -5,123 +5,32 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata
-import os
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import redis
-import requests
 from celery import Celery
-from prometheus_client.parser import text_string_to_metric_families
 
 from eco2.cli.exporter import (
-    EXPORTER_VERSION,
     MARKER,
     REQUIREMENTS,
     add_parser,
-    ensure_venv,
     exporter_argv,
     venv_python,
 )
-from eco2.localrun import Worker, free_port
+from eco2.localrun import Worker
 from tests.conftest import worker_env
 from tests.integration.conftest import read_log
+from tests.support.exporter import Exporter, samples
 from tests.support.streams import collect, terminal
 
 pytestmark = [pytest.mark.redis, pytest.mark.workers, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def cache_dir() -> Path:
-    """Where the exporter venv is kept between test runs (installing it takes a while)."""
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "eco2-test"
-
-
-@pytest.fixture(scope="session")
-def exporter_venv() -> Path:
-    """The exporter venv, created once and reused; a changed pin reinstalls it (see ``MARKER``)."""
-    venv = cache_dir() / f"celery-exporter-{EXPORTER_VERSION}-py{sys.version_info.major}{sys.version_info.minor}"
-    ensure_venv(venv)
-    return venv
-
-
-def samples(text: str, metric: str, /, **labels: str) -> list[float]:
-    """Values of the samples called ``metric`` whose labels include ``labels``."""
-    return [
-        s.value
-        for family in text_string_to_metric_families(text)
-        for s in family.samples
-        if s.name == metric and labels.items() <= s.labels.items()
-    ]
-
-
-class Exporter:
-    """``python -m eco2.cli.exporter`` (what ``eco2 celery-exporter`` runs) on a free loopback port."""
-
-    def __init__(self, venv: Path, env: dict[str, str], log_path: Path, timeout_s: float = 60) -> None:
-        self.base = f"http://127.0.0.1:{free_port()}"
-        self.log_path = log_path
-        self._log = log_path.open("ab")
-        port = self.base.rsplit(":", 1)[1]
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "eco2.cli.exporter", "--venv", str(venv), "--host", "127.0.0.1", "--port", port],
-            cwd=ROOT,
-            env={**os.environ, **env},
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + timeout_s
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"exporter exited with {self.proc.returncode}:\n{self.log()}")
-            try:
-                if requests.get(self.base + "/health", timeout=5).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"exporter not ready after {timeout_s}s:\n{self.log()}")
-            time.sleep(0.3)
-
-    def metrics(self) -> str:
-        """One scrape (the exporter also asks the workers and the broker for queue data, about a second)."""
-        response = requests.get(self.base + "/metrics", timeout=30)
-        response.raise_for_status()
-        return response.text
-
-    def wait_for(self, metric: str, what: str, /, **labels: str) -> str:
-        """Scrape until a sample ``metric`` with ``labels`` is > 0 (or fail after a minute); return that scrape."""
-        timeout_s = 60
-        deadline = time.monotonic() + timeout_s
-        while True:
-            text = self.metrics()
-            if any(v > 0 for v in samples(text, metric, **labels)):
-                return text
-            if time.monotonic() > deadline:
-                raise AssertionError(f"no {what} after {timeout_s}s; last scrape:\n{text}\nlog:\n{self.log()}")
-            time.sleep(1)
-
-    def log(self) -> str:
-        """The exporter's output so far."""
-        return self.log_path.read_text(errors="replace")
-
-    def stop(self) -> None:
-        """SIGTERM, then SIGKILL if it hangs."""
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        self._log.close()
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,7 @@ from celery import Celery
 
 from eco2.localrun import Worker, free_port
 from tests.conftest import worker_env
+from tests.support.exporter import Exporter
 from tests.support.prometheus import LocalPrometheus
 from tests.support.streams import collect
 
@@ -61,6 +62,15 @@ MAIN_PANELS = {
         "Fallbacks",
         "Partial Answers",
     },
+    "celery": {
+        "Workers Up",
+        "Tasks Received/sec",
+        "Task Events",
+        "Succeeded by Task",
+        "Task Runtime",
+        "Queue Length",
+        "Worker Up",
+    },
 }
 MESSAGES = [
     "페트병 어떻게 버려?",
@@ -101,23 +111,27 @@ def run_chats(url: str) -> None:
         collect(client, job)
 
 
-def test_every_dashboard_query_parses_and_main_panels_have_data(redis_url: str, tmp_path: Path) -> None:
+def test_every_dashboard_query_parses_and_main_panels_have_data(
+    redis_url: str, tmp_path: Path, exporter_venv: Path
+) -> None:
     port = free_port()
     env = worker_env(
         redis_url, tmp_path / "state", ECO2_METRICS_DIR=str(tmp_path / "prom"), ECO2_METRICS_PORT=str(port)
     )
     with Worker(env, launcher="eco2", concurrency=2):
-        prometheus = LocalPrometheus([f"127.0.0.1:{port}"], rule_files=[RULES])
+        exporter = Exporter(exporter_venv, env, tmp_path / "exporter.log")
+        exporter_target = exporter.base.removeprefix("http://")
+        prometheus = LocalPrometheus([f"127.0.0.1:{port}"], rule_files=[RULES], slow_targets=[exporter_target])
         try:
             deadline = time.monotonic() + 30
             while not prometheus.targets_up() and time.monotonic() < deadline:
                 time.sleep(0.5)
-            assert prometheus.targets_up()
+            assert prometheus.targets_up(), [(t["scrapeUrl"], t["lastError"]) for t in prometheus.targets()]
             # Two batches a few scrapes apart, so every series has an increase for rate() to see.
             run_chats(redis_url)
-            time.sleep(3)
+            time.sleep(6)
             run_chats(redis_url)
-            time.sleep(4)
+            time.sleep(11)  # two scrapes of the exporter (every 5 s) after the last chat
             empty: list[str] = []
             for dashboard in ("token-streaming", "pipeline", "celery"):
                 for title, expr in panels(dashboard):
@@ -137,3 +151,4 @@ def test_every_dashboard_query_parses_and_main_panels_have_data(redis_url: str, 
             assert not broken
         finally:
             prometheus.stop()
+            exporter.stop()

@@ -16,9 +16,10 @@ from eco2.localrun import free_port
 
 
 class LocalPrometheus:
-    """Scrapes ``targets`` (``host:port``) with a 1 s interval; evaluates ``rule_files`` every second."""
+    """Scrapes ``targets`` (``host:port``) every second, ``slow_targets`` every 5 s (job ``celery-exporter``:
+    its /metrics takes ~2 s); evaluates ``rule_files`` every second."""
 
-    def __init__(self, targets: list[str], rule_files: Sequence[Path] = ()) -> None:
+    def __init__(self, targets: list[str], rule_files: Sequence[Path] = (), slow_targets: Sequence[str] = ()) -> None:
         binary = shutil.which("prometheus")
         if binary is None:
             raise RuntimeError("prometheus is not installed (.ci/setup installs Debian's prometheus)")
@@ -32,6 +33,12 @@ class LocalPrometheus:
             + (f"rule_files:\n{rules}\n" if rule_files else "")
             + "scrape_configs:\n  - job_name: eco2\n    static_configs:\n"
             + f"      - targets: [{', '.join(repr(t) for t in targets)}]\n"
+            + (
+                "  - job_name: celery-exporter\n    scrape_interval: 5s\n    scrape_timeout: 4s\n"
+                + f"    static_configs:\n      - targets: [{', '.join(repr(t) for t in slow_targets)}]\n"
+                if slow_targets
+                else ""
+            )
         )
         self._proc = subprocess.Popen(
             [
@@ -60,9 +67,16 @@ class LocalPrometheus:
         result: dict[str, Any] = response.json()
         return result
 
+    def targets(self) -> list[dict[str, Any]]:
+        """The active scrape targets with their health and last error."""
+        active: list[dict[str, Any]] = requests.get(self.url + "/api/v1/targets", timeout=5).json()["data"][
+            "activeTargets"
+        ]
+        return active
+
     def targets_up(self) -> bool:
         """Whether every target has been scraped successfully."""
-        active = requests.get(self.url + "/api/v1/targets", timeout=5).json()["data"]["activeTargets"]
+        active = self.targets()
         return bool(active) and all(t["health"] == "up" for t in active)
 
     def stop(self) -> None:
