@@ -6,6 +6,7 @@ Every dependency has a default built from :class:`Settings`; keyword overrides l
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,7 @@ from redis.retry import Retry
 
 from eco2.adapters.checkpoint import make_checkpointer
 from eco2.adapters.noop.metrics import NoOpMetricsAdapter
+from eco2.adapters.noop.telemetry import NoOpTelemetryConfig
 from eco2.adapters.offline.composer import ComposerAnswerWriter
 from eco2.adapters.redis_streams import RedisStreamsEvents
 from eco2.adapters.redis_streams.sessions import RedisSessionQueue
@@ -31,8 +33,11 @@ from eco2.ports.llm import AnswerWriterPort, IntentClassifierPort
 from eco2.ports.metrics import MetricsPort
 from eco2.ports.sessions import SessionQueuePort
 from eco2.ports.subagents import SubagentPort
+from eco2.ports.telemetry import TelemetryConfigPort
 from eco2.subagents.registry import REGISTRY
 from eco2.subagents.runner import SubagentRunner
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +51,7 @@ class Container:
     runner: SubagentRunner
     classifier: IntentClassifierPort
     graph: ChatGraph
+    telemetry: TelemetryConfigPort
 
 
 def redis_client(url: str) -> redis.Redis:
@@ -101,6 +107,35 @@ def default_writer(settings: Settings) -> AnswerWriterPort:
     return ComposerAnswerWriter()
 
 
+def default_telemetry(settings: Settings) -> TelemetryConfigPort:
+    """LangSmith and/or OpenTelemetry as the settings ask; NoOp (no langsmith import) when both are off.
+
+    OpenTelemetry is used only when this process has set it up (``tasks.signals`` does, per pool process):
+    the langsmith client must export through that provider, not create its own.
+    """
+    from eco2.adapters.langsmith import configure_langsmith, tracing_mode
+
+    langsmith_on = configure_langsmith(settings)
+    provider = None
+    if settings.otel_enabled:
+        from eco2.adapters.otel import active_provider
+
+        provider = active_provider()
+        if provider is None:
+            log.warning("LANGSMITH_OTEL_ENABLED is on but OpenTelemetry is not set up in this process")
+    mode = tracing_mode(langsmith_on, provider is not None)
+    if mode == "off":
+        return NoOpTelemetryConfig()
+    from eco2.adapters.langsmith.adapter import LangSmithTelemetryAdapter
+
+    traceparent = None
+    if provider is not None:
+        from eco2.adapters.otel import current_traceparent
+
+        traceparent = current_traceparent
+    return LangSmithTelemetryAdapter.from_settings(settings, mode, provider, traceparent)
+
+
 def default_subagents(settings: Settings) -> dict[str, SubagentPort]:
     """One implementation per registry entry."""
     from eco2.subagents.catalog import build_subagents
@@ -120,6 +155,7 @@ def bootstrap(
     checkpointer: BaseCheckpointSaver[Any] | None = None,
     timeout_errors: tuple[type[BaseException], ...] = (),
     metrics: MetricsPort | None = None,
+    telemetry: TelemetryConfigPort | None = None,
     on_built: Callable[[Container], None] | None = None,
 ) -> Container:
     """Build the container; every keyword replaces one default."""
@@ -138,6 +174,7 @@ def bootstrap(
     if missing:
         raise ConfigError(f"no implementation for subagent(s): {', '.join(missing)}")
     metrics = metrics or default_metrics(settings)
+    telemetry = telemetry or default_telemetry(settings)
     classifier = classifier or default_classifier(settings)
     deps = NodeDeps(
         classifier=classifier,
@@ -148,7 +185,7 @@ def bootstrap(
         metrics=metrics,
     )
     graph = build_graph(Nodes(deps), checkpointer or make_checkpointer(settings.checkpoint_url))
-    runner = SubagentRunner(implementations, events, timeout_errors, metrics)
+    runner = SubagentRunner(implementations, events, timeout_errors, metrics, telemetry)
     service = ChatService(
         graph,
         events,
@@ -157,8 +194,9 @@ def bootstrap(
         ServiceLimits(job_timeout_s=settings.job_timeout_s),
         timeout_errors,
         metrics,
+        telemetry,
     )
-    container = Container(settings, events, sessions, service, runner, classifier, graph)
+    container = Container(settings, events, sessions, service, runner, classifier, graph, telemetry)
     if on_built is not None:
         on_built(container)
     return container
@@ -182,7 +220,8 @@ def bootstrap_inline(
     settings = settings or Settings.from_env()
     events = MemoryEvents(listener)
     implementations = overrides.pop("subagents", None) or default_subagents(settings)
-    runner = SubagentRunner(implementations, events, metrics=overrides.get("metrics"))
+    overrides["telemetry"] = overrides.get("telemetry") or default_telemetry(settings)
+    runner = SubagentRunner(implementations, events, metrics=overrides.get("metrics"), telemetry=overrides["telemetry"])
     dispatcher = InlineDispatcher(runner)
     container = bootstrap(
         settings,

@@ -76,6 +76,22 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise ConfigError(f"{name} must be true or false, got {raw!r}")
 
 
+def _first(env: Mapping[str, str], *names: str) -> str:
+    """The first of ``names`` that is set (LangSmith's ``LANGSMITH_*`` names win over ``LANGCHAIN_*``)."""
+    for name in names:
+        value = env.get(name, "").strip()
+        if value:
+            return value
+    return ""
+
+
+def _first_bool(env: Mapping[str, str], names: tuple[str, ...], default: bool) -> bool:
+    for name in names:
+        if env.get(name, "").strip():
+            return _bool(env, name, default)
+    return default
+
+
 def _metrics_dir(env: Mapping[str, str]) -> Path | None:
     raw = env.get("PROMETHEUS_MULTIPROC_DIR", "").strip() or env.get("ECO2_METRICS_DIR", "").strip()
     return Path(raw) if raw else None
@@ -146,6 +162,20 @@ class Settings:
     """``ECO2_METRICS_JANITOR_S``: how often dead pool processes' metrics files are folded."""
     rag_weak_threshold: float | None = None
     """``ECO2_RAG_WEAK_THRESHOLD``: override of the retriever's weak-result threshold."""
+    langsmith_tracing: bool = False
+    """``LANGSMITH_TRACING`` (or ``LANGCHAIN_TRACING_V2``): send runs to LangSmith (needs an API key)."""
+    langsmith_api_key: Secret | None = None
+    """``LANGSMITH_API_KEY`` (or ``LANGCHAIN_API_KEY``)."""
+    langsmith_project: str = "eco2-chat-worker"
+    """``LANGSMITH_PROJECT`` (or ``LANGCHAIN_PROJECT``): the project that receives the runs."""
+    langsmith_endpoint: str | None = None
+    """``LANGSMITH_ENDPOINT`` (or ``LANGCHAIN_ENDPOINT``): a self-hosted LangSmith; the SaaS one when unset."""
+    otel_enabled: bool = False
+    """``LANGSMITH_OTEL_ENABLED``: OpenTelemetry spans over OTLP for the whole chat (see docs/tracing.md)."""
+    otlp_endpoint: str | None = None
+    """``OTEL_EXPORTER_OTLP_ENDPOINT``: base URL of the OTLP/HTTP receiver (``/v1/traces`` is appended)."""
+    otel_service_name: str = "eco2-chat-worker"
+    """``OTEL_SERVICE_NAME``: the ``service.name`` of the worker's spans."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -195,6 +225,13 @@ class Settings:
             pushgateway_url=env.get("ECO2_PUSHGATEWAY_URL", "").strip() or None,
             push_interval_s=_float(env, "ECO2_PUSH_INTERVAL_S", d.push_interval_s),
             metrics_janitor_s=_float(env, "ECO2_METRICS_JANITOR_S", d.metrics_janitor_s),
+            langsmith_tracing=_first_bool(env, ("LANGSMITH_TRACING", "LANGCHAIN_TRACING_V2"), False),
+            langsmith_api_key=_secret(env, "LANGSMITH_API_KEY", "LANGCHAIN_API_KEY"),
+            langsmith_project=_first(env, "LANGSMITH_PROJECT", "LANGCHAIN_PROJECT") or d.langsmith_project,
+            langsmith_endpoint=_first(env, "LANGSMITH_ENDPOINT", "LANGCHAIN_ENDPOINT") or None,
+            otel_enabled=_bool(env, "LANGSMITH_OTEL_ENABLED", False),
+            otlp_endpoint=env.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip() or None,
+            otel_service_name=env.get("OTEL_SERVICE_NAME", "").strip() or d.otel_service_name,
         )
 
     @property

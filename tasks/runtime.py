@@ -78,6 +78,11 @@ def container() -> Container:
     return _container
 
 
+def built() -> Container | None:
+    """This process's container if it was built (shutdown hooks must not build one)."""
+    return _container
+
+
 def reset() -> None:
     """Forget the container (called in each pool process right after fork)."""
     global _container  # noqa: PLW0603

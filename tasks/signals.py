@@ -2,6 +2,8 @@
 
 The main process of a worker runs the deadline sweeper and, when the host's multiprocess metrics directory
 is set (``eco2 worker`` sets it), the host's metrics endpoint with its janitor and Pushgateway pusher.
+Each pool process sets up OpenTelemetry (when ``LANGSMITH_OTEL_ENABLED``) before its container, whose
+langsmith client must find the process's tracer provider, and sends its buffered runs and spans on exit.
 """
 
 from __future__ import annotations
@@ -20,15 +22,36 @@ from tasks.sweeper import DeadlineSweeper
 log = logging.getLogger(__name__)
 
 
+TELEMETRY_FLUSH_S = 5.0
+
+
 @worker_process_init.connect
 def _warm_up(**_: Any) -> None:
-    """Build this pool process's container (classifier, retriever, checkpointer) right after fork."""
+    """Set up tracing, then build this pool process's container (classifier, retriever, checkpointer)."""
     runtime.reset()
     try:
+        settings = Settings.from_env()
+        if settings.otel_enabled:
+            from eco2.adapters.otel import configure_otel
+
+            configure_otel(settings)
         runtime.container()
     except Exception:
         # A broken dependency is reported by the first task that needs it, with a clear error event.
         log.exception("eco2 container could not be built at start-up")
+
+
+@worker_process_shutdown.connect
+def _flush_telemetry(**_: Any) -> None:
+    """Send the runs and spans still buffered: a pool process exits without waiting for those threads."""
+    built = runtime.built()
+    if built is None:
+        return
+    built.telemetry.flush(TELEMETRY_FLUSH_S)  # first: in OpenTelemetry mode it produces spans
+    if built.settings.otel_enabled:
+        from eco2.adapters.otel import shutdown_otel
+
+        shutdown_otel(TELEMETRY_FLUSH_S)
 
 
 @worker_process_shutdown.connect

@@ -9,6 +9,7 @@ from celery import Task
 
 from eco2.domain.subagents import SubagentQuery
 from eco2.errors import RetryableError
+from eco2.ports.dispatch import JobRef
 from eco2.subagents.registry import REGISTRY, SubagentSpec
 from tasks.app import app
 from tasks.runtime import container
@@ -33,6 +34,7 @@ def _register(spec: SubagentSpec) -> Task[Any, dict[str, Any]]:
                 attempt=retries + 1,
                 final_attempt=retries >= spec.max_retries,
                 sent_at=sent_at,
+                job=JobRef.from_dict(job),
             )
         except RetryableError as exc:
             raise self.retry(exc=exc, countdown=backoff_s(spec, retries)) from exc

@@ -9,9 +9,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from eco2.adapters.langsmith.adapter import LangSmithRun, LangSmithTelemetryAdapter
     from eco2.adapters.memory.events import MemoryEvents, MemoryJobEvents
     from eco2.adapters.memory.sessions import MemorySessionQueue
     from eco2.adapters.noop.metrics import NoOpMetricsAdapter, NoOpStreamTracker
+    from eco2.adapters.noop.telemetry import NoOpTelemetryConfig, NoOpTraceRun
     from eco2.adapters.offline.composer import ComposerAnswerWriter
     from eco2.adapters.openai.answer import OpenAIAnswerWriter
     from eco2.adapters.openai.intent import OpenAIIntentClassifier
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
     from eco2.ports.llm import AnswerWriterPort, IntentClassifierPort
     from eco2.ports.metrics import MetricsPort, StreamTrackerPort
     from eco2.ports.sessions import SessionQueuePort
+    from eco2.ports.telemetry import TelemetryConfigPort, TraceRunPort
 
     def metrics(a: PrometheusMetricsAdapter, b: NoOpMetricsAdapter) -> tuple[MetricsPort, MetricsPort]:
         return a, b
@@ -49,4 +52,10 @@ if TYPE_CHECKING:
         return a, b
 
     def writers(a: ComposerAnswerWriter, b: OpenAIAnswerWriter) -> tuple[AnswerWriterPort, AnswerWriterPort]:
+        return a, b
+
+    def telemetry(a: LangSmithTelemetryAdapter, b: NoOpTelemetryConfig) -> tuple[TelemetryConfigPort, ...]:
+        return a, b
+
+    def trace_runs(a: LangSmithRun, b: NoOpTraceRun) -> tuple[TraceRunPort, TraceRunPort]:
         return a, b

@@ -47,7 +47,7 @@ class InlineDispatcher:
         sent_at = time.time()
 
         def run(name: str) -> dict[str, Any]:
-            return self._runner.run(name, query, job.traceparent, sent_at=sent_at).to_dict()
+            return self._runner.run(name, query, job.traceparent, sent_at=sent_at, job=job).to_dict()
 
         results = list(self._pool.map(run, subagents))
         self._svc().resume(job, round_no, results)

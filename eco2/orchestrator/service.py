@@ -7,16 +7,18 @@ here imports Celery: the dispatcher port hides how work is scheduled.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command
 
 from eco2.adapters.noop.metrics import NoOpMetricsAdapter
+from eco2.adapters.noop.telemetry import NoOpTelemetryConfig
 from eco2.domain.request import ChatRequest, parse_request, valid_job_id
 from eco2.domain.subagents import ResultStatus, SubagentQuery, SubagentResult
 from eco2.errors import ContractError, StreamError
@@ -29,8 +31,12 @@ from eco2.ports.dispatch import DispatchPort, JobRef
 from eco2.ports.events import EventStreamPort, JobEventsPort
 from eco2.ports.metrics import MetricsPort
 from eco2.ports.sessions import SessionQueuePort
+from eco2.ports.telemetry import TelemetryConfigPort
 
 log = logging.getLogger(__name__)
+
+STEP_RUN_NAME = "orchestrator"
+"""Run name of each graph invocation (one per task: the start, then every continuation)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +58,7 @@ class ChatService:
         limits: ServiceLimits | None = None,
         timeout_errors: tuple[type[BaseException], ...] = (),
         metrics: MetricsPort | None = None,
+        telemetry: TelemetryConfigPort | None = None,
     ) -> None:
         self._graph = graph
         self._events = events
@@ -60,6 +67,7 @@ class ChatService:
         self._limits = limits or ServiceLimits()
         self._timeout_errors = timeout_errors
         self._metrics: MetricsPort = metrics or NoOpMetricsAdapter()
+        self._telemetry: TelemetryConfigPort = telemetry or NoOpTelemetryConfig()
         self.ending = JobEnding(events, sessions, dispatcher, self._limits.job_timeout_s, self._metrics)
 
     # -- entry points ----------------------------------------------------------------------------
@@ -74,9 +82,10 @@ class ChatService:
         job = JobRef(
             request.job_id,
             request.session_id or f"job:{request.job_id}",
-            traceparent,
+            traceparent or self._telemetry.traceparent(),
             request.session_id,
             accepted_at=time.time(),
+            user_id=request.user_id,
         )
         if request.session_id is not None:
             admission = self._sessions.admit(
@@ -92,7 +101,7 @@ class ChatService:
 
     def resume(self, job: JobRef, round_no: int, results: Sequence[Mapping[str, Any]]) -> str:
         """Continue the graph with one round's results (chord callback)."""
-        events = self._events.open(job.job_id, job.traceparent)
+        events = self._open_events(job)
         state = self._graph.get_state(self._config(job))
         values: ChatState = state.values  # type: ignore[assignment]
         if values.get("job_id") != job.job_id:
@@ -100,7 +109,7 @@ class ChatService:
             return "stale"
         pending = [i.value for i in state.interrupts]
         if pending and pending[0].get("round") == round_no:
-            return self._run(job, events, Command(resume=[dict(r) for r in results]))
+            return self._run(job, events, Command(resume=[dict(r) for r in results]), _intent(values))
         if not state.next and not self.ending.finished(job.job_id):
             # The graph finished but the process died before the terminal event: write it now.
             return self._complete(job, events, values)
@@ -114,32 +123,49 @@ class ChatService:
 
     def expire(self, job: JobRef) -> str:
         """The job's deadline passed: end it with a timeout error unless it already ended."""
-        return self.ending.expire(job)
+        outcome = self.ending.expire(job)
+        if outcome == "expired":
+            self._end_trace(job, "timeout", error="the job ran over its deadline")
+        return outcome
 
     # -- internals -------------------------------------------------------------------------------
-    def _config(self, job: JobRef) -> RunnableConfig:
-        return {"configurable": {"thread_id": job.thread_id}}
+    def _config(self, job: JobRef, intent: str | None = None) -> RunnableConfig:
+        """The graph config of ``job``: its thread, plus run naming, tags and metadata when tracing is on."""
+        config = self._telemetry.get_run_config(job.job_id, job.thread_id, job.user_id, intent)
+        config.setdefault("configurable", {})["thread_id"] = job.thread_id  # the checkpointer needs it
+        return cast(RunnableConfig, config)
+
+    def _open_events(self, job: JobRef) -> JobEventsPort:
+        # The current span when there is one (this task's), else the chat's; None when tracing is off.
+        return self._events.open(job.job_id, self._telemetry.traceparent() or job.traceparent)
 
     def _start(self, job: JobRef, request: ChatRequest) -> None:
-        events = self._events.open(job.job_id, job.traceparent)
+        if self._telemetry.is_enabled():
+            root = self._telemetry.start_trace(self._config(job), request.to_kwargs())
+            job = dataclasses.replace(job, root_run=root)
+        events = self._open_events(job)
         if self._run(job, events, turn_input(job.job_id, request.to_kwargs(), job.accepted_at)) == "dispatched":
             # After the fan-out, off the latency path. Should this process die before it, the task
             # (acks_late) is redelivered and starts the job again, deadline included.
             self._dispatcher.schedule_deadline(job, self._limits.job_timeout_s)
 
-    def _run(self, job: JobRef, events: JobEventsPort, graph_input: Any) -> str:
+    def _run(self, job: JobRef, events: JobEventsPort, graph_input: Any, intent: str | None = None) -> str:
+        config = self._config(job, intent)
+        if self._telemetry.is_enabled():
+            config["run_name"] = STEP_RUN_NAME  # the root run, not each step, is ``chat:{job_id}``
         try:
-            out = self._graph.invoke(
-                graph_input, self._config(job), context=RunContext(events=events), durability="exit"
-            )
+            with self._telemetry.within(job.root_run):
+                out = self._graph.invoke(graph_input, config, context=RunContext(events=events), durability="exit")
         except StreamError:
             raise  # transient: the task layer retries, the stream stays consistent
         except self._timeout_errors:
             self.ending.fail(job, events, "timeout", "a pipeline step ran over its time limit")
+            self._end_trace(job, "timeout", intent, "a pipeline step ran over its time limit")
             return "timeout"
-        except Exception:
+        except Exception as exc:
             log.exception("job %s failed", job.job_id)
             self.ending.fail(job, events, "internal_error", "the chat pipeline failed; please try again")
+            self._end_trace(job, "failed", intent, f"internal_error: {type(exc).__name__}")
             return "failed"
         interrupts = out.get("__interrupt__")
         if not interrupts:
@@ -160,6 +186,7 @@ class ChatService:
         closed = state.get("closed_failure")
         if closed:
             self.ending.fail(job, events, "subagent_failed", f"a required step failed: {closed}", intent)
+            self._end_trace(job, "failed", intent, f"subagent_failed: {closed}")
             return "failed"
         results = {name: SubagentResult.from_dict(raw) for name, raw in state.get("results", {}).items()}
         partial = routing.required_missing(intents, results)
@@ -185,7 +212,13 @@ class ChatService:
             self.ending.end(job, True)
         else:
             self.ending.end(job, False)
+        self._end_trace(job, "partial" if partial else "success", intent)
         return "done"
+
+    def _end_trace(self, job: JobRef, outcome: str, intent: str | None = None, error: str | None = None) -> None:
+        if job.root_run is not None:
+            outputs = {"outcome": outcome, "intent": intent}
+            self._telemetry.end_trace(job.root_run, self._config(job, intent), outputs, error)
 
     def _reject(self, kwargs: Mapping[str, Any], exc: ContractError) -> str:
         job_id = valid_job_id(kwargs.get("job_id")) if isinstance(kwargs, Mapping) else None
@@ -196,6 +229,11 @@ class ChatService:
         else:
             self._events.reject(exc.code, exc.message, job_id)
         return "rejected"
+
+
+def _intent(state: Mapping[str, Any]) -> str | None:
+    intents = state.get("intents") or []
+    return str(intents[0]["intent"]) if intents else None
 
 
 def _since(job: JobRef) -> float:

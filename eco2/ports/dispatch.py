@@ -16,9 +16,14 @@ class JobRef:
     job_id: str
     thread_id: str
     traceparent: str | None = None
+    """W3C trace context put on every stream entry (OpenTelemetry on), else ``None``."""
     session_id: str | None = None
     accepted_at: float = 0.0
     """Epoch seconds when the job was accepted (request duration and time to first token)."""
+    user_id: str | None = None
+    """The requesting user (trace metadata of every step)."""
+    root_run: str | None = None
+    """The telemetry adapter's reference to the chat's root run (LangSmith: its dotted order), else ``None``."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form (task kwargs)."""
@@ -28,6 +33,8 @@ class JobRef:
             "traceparent": self.traceparent,
             "session_id": self.session_id,
             "accepted_at": self.accepted_at,
+            "user_id": self.user_id,
+            "root_run": self.root_run,
         }
 
     @classmethod
@@ -39,6 +46,8 @@ class JobRef:
             traceparent=data.get("traceparent"),
             session_id=data.get("session_id"),
             accepted_at=float(data.get("accepted_at") or 0.0),
+            user_id=data.get("user_id"),
+            root_run=data.get("root_run"),
         )
 
 

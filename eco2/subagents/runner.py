@@ -13,12 +13,15 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from eco2.adapters.noop.metrics import NoOpMetricsAdapter
+from eco2.adapters.noop.telemetry import NoOpTelemetryConfig
 from eco2.domain.events import StageStatus
 from eco2.domain.subagents import ResultStatus, SubagentQuery, SubagentResult
 from eco2.errors import NotConfiguredError, PermanentError, RetryableError, StreamError
+from eco2.ports.dispatch import JobRef
 from eco2.ports.events import EventStreamPort
 from eco2.ports.metrics import MetricsPort
 from eco2.ports.subagents import SubagentPort
+from eco2.ports.telemetry import TelemetryConfigPort
 from eco2.subagents.registry import spec_for
 
 log = logging.getLogger(__name__)
@@ -43,11 +46,13 @@ class SubagentRunner:
         events: EventStreamPort,
         timeout_errors: tuple[type[BaseException], ...] = (),
         metrics: MetricsPort | None = None,
+        telemetry: TelemetryConfigPort | None = None,
     ) -> None:
         self._impls = dict(implementations)
         self._events = events
         self._timeout_errors = timeout_errors
         self._metrics: MetricsPort = metrics or NoOpMetricsAdapter()
+        self._telemetry: TelemetryConfigPort = telemetry or NoOpTelemetryConfig()
 
     def run(
         self,
@@ -57,17 +62,50 @@ class SubagentRunner:
         attempt: int = 1,
         final_attempt: bool = True,
         sent_at: float | None = None,
+        job: JobRef | None = None,
     ) -> SubagentResult:
         """Run ``name`` once; re-raise ``RetryableError`` only when another attempt will follow.
 
         ``sent_at`` (epoch seconds) is when the round was dispatched: the queue wait is measured from it.
+        ``job`` places the run in the chat's trace (a ``subagent:{name}`` child of its root run).
         """
         spec = spec_for(name)
         if sent_at is not None and attempt == 1:
             self._metrics.track_queue_wait(spec.name, time.time() - sent_at)
-        writer = self._events.open(query.job_id, traceparent)
+        writer = self._events.open(query.job_id, self._telemetry.traceparent() or traceparent)
         if attempt == 1:
             _quiet(writer.stage, spec.name, StageStatus.STARTED)
+        if self._telemetry.is_enabled():
+            result = self._traced(spec.name, query, attempt, final_attempt, job)
+        else:
+            result = self._attempt(spec.name, query, attempt, final_attempt)
+        if result.status is ResultStatus.NEEDS_INPUT:
+            _quiet(writer.needs_input, {"subagent": spec.name, **result.data})
+        _quiet(writer.stage, spec.name, _STAGE_STATUS[result.status])
+        _quiet(writer.close)  # a fast subagent's started+completed go out in one round trip
+        self._metrics.track_subagent_call(spec.name, result.status.value, result.duration_s)
+        return result
+
+    def _traced(
+        self, name: str, query: SubagentQuery, attempt: int, final_attempt: bool, job: JobRef | None
+    ) -> SubagentResult:
+        """The attempt as a ``subagent:{name}`` run of the chat's trace; a failed result marks it failed."""
+        config = self._telemetry.get_run_config(
+            query.job_id,
+            job.thread_id if job else None,
+            job.user_id if job else None,
+            query.intents[0] if query.intents else None,
+            tags=[f"subagent:{name}"],
+        )
+        root = job.root_run if job else None
+        with self._telemetry.child_run(root, f"subagent:{name}", config, query.to_dict()) as run:
+            result = self._attempt(name, query, attempt, final_attempt)
+            failed = _STAGE_STATUS[result.status] is StageStatus.FAILED
+            run.end(result.to_dict(), (result.error or result.status.value) if failed else None)
+        return result
+
+    def _attempt(self, name: str, query: SubagentQuery, attempt: int, final_attempt: bool) -> SubagentResult:
+        spec = spec_for(name)
         started = time.perf_counter()
         try:
             result = self._impls[spec.name].run(query)
@@ -84,13 +122,7 @@ class SubagentRunner:
         except Exception as exc:
             log.exception("subagent %s crashed", spec.name)
             result = SubagentResult(spec.name, ResultStatus.FAILED, error=type(exc).__name__)
-        result = dataclasses.replace(result, duration_s=time.perf_counter() - started, attempts=attempt)
-        if result.status is ResultStatus.NEEDS_INPUT:
-            _quiet(writer.needs_input, {"subagent": spec.name, **result.data})
-        _quiet(writer.stage, spec.name, _STAGE_STATUS[result.status])
-        _quiet(writer.close)  # a fast subagent's started+completed go out in one round trip
-        self._metrics.track_subagent_call(spec.name, result.status.value, result.duration_s)
-        return result
+        return dataclasses.replace(result, duration_s=time.perf_counter() - started, attempts=attempt)
 
 
 def _quiet(call: Callable[..., object], *args: Any) -> None:

@@ -1,0 +1,276 @@
+"""Tracing through real workers: the real langsmith client against a local recording LangSmith, and the
+OpenTelemetry SDK against a local OTLP receiver. A chat runs as several Celery tasks in several processes;
+each mode must still show it as one trace, and neither a secret nor a dead tracing backend may leak into
+or break the chat."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import redis
+from celery import Celery
+
+from eco2.localrun import Worker, free_port
+from tests.conftest import worker_env
+from tests.support.langsmith_server import FakeLangSmith
+from tests.support.otlp_server import FakeOtlp
+from tests.support.streams import collect, terminal
+
+pytestmark = [pytest.mark.redis, pytest.mark.workers, pytest.mark.slow]
+
+SECRET = "lsv2_pt_DO-NOT-LEAK-7c1e9b"
+ENV_NAME = "e2e-tracing"
+GRAPH_NODES = {"intent", "router", "dispatch", "aggregate", "answer"}
+SUBAGENTS = {"subagent:waste_rag", "subagent:weather"}
+
+
+def tracing_env(url: str, state: Any, **extra: str) -> dict[str, str]:
+    return worker_env(
+        url,
+        state,
+        ECO2_ENV=ENV_NAME,
+        LANGSMITH_PROJECT="eco2-e2e",
+        LANGSMITH_REVISION_ID="eco2-e2e",  # or langsmith runs `git describe` to fill it in
+        **extra,
+    )
+
+
+def send_chat(url: str, headers: dict[str, str] | None = None) -> tuple[str, str, list[dict[str, str]]]:
+    """Enqueue as an existing backend does; returns the job id, its session and its stream entries."""
+    job_id, session = f"tr-{uuid.uuid4().hex[:10]}", f"sess-{uuid.uuid4().hex[:6]}"
+    kwargs = {"job_id": job_id, "message": "페트병 어떻게 버려?", "session_id": session, "user_id": "user-7"}
+    backend = Celery(broker=url)
+    try:
+        backend.send_task("eco2.chat.process", kwargs=kwargs, queue="eco2.chat", headers=headers or {})
+    finally:
+        backend.close()
+    return job_id, session, collect(redis.Redis.from_url(url), job_id)
+
+
+def chat_runs(runs: dict[str, dict[str, Any]], job_id: str) -> list[dict[str, Any]]:
+    return [r for r in runs.values() if _meta(r).get("job_id") == job_id]
+
+
+def _meta(run: dict[str, Any]) -> dict[str, Any]:
+    meta: dict[str, Any] = (run.get("extra") or {}).get("metadata") or {}
+    return meta
+
+
+def _ids(run: dict[str, Any]) -> dict[str, Any]:
+    return {k: _meta(run).get(k) for k in ("job_id", "user_id", "intent", "thread_id")}
+
+
+def trace_complete(job_id: str) -> Any:
+    """Every expected run arrived and ended, the root included (it is patched when the job ends)."""
+
+    def ready(runs: dict[str, dict[str, Any]]) -> bool:
+        mine = chat_runs(runs, job_id)
+        names = {r.get("name") for r in mine}
+        wanted = {f"chat:{job_id}", "orchestrator", *GRAPH_NODES, *SUBAGENTS}
+        return wanted <= names and all(r.get("end_time") for r in mine)
+
+    return ready
+
+
+def assert_one_langsmith_trace(server: FakeLangSmith, job_id: str, session: str) -> list[dict[str, Any]]:
+    runs = chat_runs(server.wait_for(trace_complete(job_id)), job_id)
+    roots = [r for r in runs if r["name"] == f"chat:{job_id}"]
+    assert len(roots) == 1
+    root = roots[0]
+    assert root.get("parent_run_id") is None
+    assert root["trace_id"] == root["id"]
+    for run in runs:
+        assert run["trace_id"] == root["id"], run["name"]
+        assert run["dotted_order"].startswith(root["dotted_order"]), run["name"]
+    expected_ids = {"job_id": job_id, "user_id": "user-7", "intent": "waste", "thread_id": session}
+    steps = [r for r in runs if r["name"] == "orchestrator"]
+    assert len(steps) == 2  # the process task and the chord callback, each a child of the root
+    assert all(r["parent_run_id"] == root["id"] for r in steps)
+    assert all(_meta(r)["thread_id"] == session for r in steps)
+    for name in SUBAGENTS:
+        (sub,) = [r for r in runs if r["name"] == name]
+        assert sub["parent_run_id"] == root["id"]
+        assert {name, "intent:waste", f"env:{ENV_NAME}"} <= set(sub["tags"])
+        assert _ids(sub) == expected_ids
+    (answer,) = [r for r in runs if r["name"] == "answer"]
+    assert {"intent:waste", f"env:{ENV_NAME}"} <= set(answer["tags"])
+    assert _meta(answer)["thread_id"] == session
+    assert {"intent:waste", f"env:{ENV_NAME}"} <= set(root["tags"])
+    assert _ids(root) == expected_ids
+    assert root["outputs"]["outcome"] == "success"
+    assert not root.get("error")
+    return runs
+
+
+def assert_no_secret_sent(server: FakeLangSmith) -> None:
+    assert SECRET.encode() not in server.raw_bodies()
+    ingest = [r for r in server.requests if r["path"].startswith("/runs")]
+    assert ingest
+    for request in ingest:  # the key travels as the auth header and nowhere else
+        headers = {k.lower(): v for k, v in request["headers"].items()}
+        assert headers["x-api-key"] == SECRET
+        assert SECRET not in json.dumps({k: v for k, v in headers.items() if k != "x-api-key"})
+
+
+@pytest.fixture(scope="class")
+def langsmith() -> Iterator[FakeLangSmith]:
+    """A recording LangSmith with run compression on, like the SaaS one."""
+    with FakeLangSmith(compression=True) as server:
+        yield server
+
+
+@pytest.fixture(scope="class")
+def ls_worker(
+    module_redis_url: str, tmp_path_factory: pytest.TempPathFactory, langsmith: FakeLangSmith
+) -> Iterator[Worker]:
+    """Native mode: runs go to LangSmith only."""
+    env = tracing_env(
+        module_redis_url,
+        tmp_path_factory.mktemp("state"),
+        LANGSMITH_TRACING="true",
+        LANGSMITH_API_KEY=SECRET,
+        LANGSMITH_ENDPOINT=langsmith.url,
+    )
+    with Worker(env, concurrency=2, log_path=tmp_path_factory.mktemp("logs") / "worker.log") as running:
+        yield running
+
+
+@pytest.fixture(scope="class")
+def servers() -> Iterator[tuple[FakeLangSmith, FakeOtlp]]:
+    """A recording LangSmith (uncompressed runs) and an OTLP receiver."""
+    with FakeLangSmith() as langsmith, FakeOtlp() as otlp:
+        yield langsmith, otlp
+
+
+@pytest.fixture(scope="class", params=["hybrid", "otel"])
+def otel_worker(
+    request: pytest.FixtureRequest,
+    module_redis_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    servers: tuple[FakeLangSmith, FakeOtlp],
+) -> Iterator[tuple[Worker, str]]:
+    """``LANGSMITH_OTEL_ENABLED=true``, with LangSmith on (hybrid: spans and runs) or off (spans only)."""
+    langsmith, otlp = servers
+    extra = {"LANGSMITH_TRACING": "true", "LANGSMITH_API_KEY": SECRET} if request.param == "hybrid" else {}
+    env = tracing_env(
+        module_redis_url,
+        tmp_path_factory.mktemp("state"),
+        LANGSMITH_ENDPOINT=langsmith.url,
+        LANGSMITH_OTEL_ENABLED="true",
+        OTEL_EXPORTER_OTLP_ENDPOINT=otlp.url,
+        OTEL_BSP_SCHEDULE_DELAY="200",  # the SDK's own knob: export every 200 ms, not every 5 s
+        **extra,
+    )
+    with Worker(env, concurrency=2, log_path=tmp_path_factory.mktemp("logs") / "worker.log") as running:
+        yield running, request.param
+
+
+@pytest.fixture(scope="class")
+def dead_worker(module_redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worker]:
+    """Tracing on in both modes, but LangSmith and the OTLP endpoint point at a closed port."""
+    dead = f"http://127.0.0.1:{free_port()}"
+    env = tracing_env(
+        module_redis_url,
+        tmp_path_factory.mktemp("state"),
+        LANGSMITH_TRACING="true",
+        LANGSMITH_API_KEY=SECRET,
+        LANGSMITH_ENDPOINT=dead,
+        LANGSMITH_OTEL_ENABLED="true",
+        OTEL_EXPORTER_OTLP_ENDPOINT=dead,
+        OTEL_BSP_SCHEDULE_DELAY="200",
+    )
+    with Worker(env, concurrency=2, log_path=tmp_path_factory.mktemp("logs") / "worker.log") as running:
+        yield running
+
+
+class TestLangSmith:
+    """Native mode: runs tied together through ``JobRef.root_run`` (one worker for the class)."""
+
+    def test_a_chat_is_one_trace_with_named_tagged_runs(
+        self, ls_worker: Worker, langsmith: FakeLangSmith, module_redis_url: str
+    ) -> None:
+        job_id, session, entries = send_chat(module_redis_url)
+        assert terminal(entries)["_type"] == "done"
+        assert_one_langsmith_trace(langsmith, job_id, session)
+        assert all("traceparent" not in e for e in entries)  # OpenTelemetry is off: nothing to carry
+
+    def test_the_api_key_reaches_langsmith_only_as_its_auth_header(
+        self, ls_worker: Worker, langsmith: FakeLangSmith, module_redis_url: str
+    ) -> None:
+        job_id, _session, entries = send_chat(module_redis_url)
+        langsmith.wait_for(trace_complete(job_id))
+        assert_no_secret_sent(langsmith)
+        assert SECRET not in json.dumps(entries, ensure_ascii=False)
+        assert SECRET not in ls_worker.log_path.read_text(errors="replace")
+
+
+class TestOpenTelemetry:
+    """The backend's W3C trace continues through every task (hybrid mode: LangSmith gets one trace too)."""
+
+    def test_the_backends_trace_continues_through_every_task(
+        self, otel_worker: tuple[Worker, str], servers: tuple[FakeLangSmith, FakeOtlp], module_redis_url: str
+    ) -> None:
+        langsmith, otlp = servers
+        trace_id, backend_span = secrets.token_hex(16), secrets.token_hex(8)
+        job_id, session, entries = send_chat(module_redis_url, {"traceparent": f"00-{trace_id}-{backend_span}-01"})
+        assert terminal(entries)["_type"] == "done"
+        wanted = {
+            "run/eco2.chat.process",
+            "run/eco2.subagent.waste_rag",
+            "run/eco2.subagent.weather",
+            "run/eco2.chat.continue",
+            "orchestrator",
+            *SUBAGENTS,
+            *GRAPH_NODES,
+        }
+        spans = otlp.wait_for(trace_id, lambda got: wanted <= {s["name"] for s in got})
+        by_id = {s["span_id"]: s for s in spans}
+
+        def ancestors(span: dict[str, Any]) -> list[str]:
+            names, parent = [], span["parent_span_id"]
+            while parent in by_id:
+                names.append(by_id[parent]["name"])
+                parent = by_id[parent]["parent_span_id"]
+            names.append(parent)  # the first id outside the worker: the backend's span
+            return names
+
+        (process,) = [s for s in spans if s["name"] == "run/eco2.chat.process"]
+        assert process["parent_span_id"] == backend_span
+        for span in spans:  # every span hangs off the backend's span through the process task
+            assert ancestors(span)[-1] == backend_span, span["name"]
+        for name in ("run/eco2.subagent.waste_rag", "run/eco2.subagent.weather", "run/eco2.chat.continue"):
+            (task,) = [s for s in spans if s["name"] == name]
+            assert "run/eco2.chat.process" in ancestors(task)
+        (answer,) = [s for s in spans if s["name"] == "answer"]
+        assert "run/eco2.chat.continue" in ancestors(answer)
+        (sub,) = [s for s in spans if s["name"] == "subagent:waste_rag"]
+        assert ancestors(sub)[0] == "run/eco2.subagent.waste_rag"
+        assert {s["resource"].get("service.name") for s in spans if s["name"].startswith("run/")} == {
+            "eco2-chat-worker"
+        }
+        # Stream entries carry the trace context of the task that wrote them: the backend's trace.
+        assert entries
+        assert all(e["traceparent"].split("-")[1] == trace_id for e in entries)
+        assert SECRET.encode() not in b"".join(otlp.bodies)
+        if otel_worker[1] == "hybrid":  # LangSmith still gets the chat as one trace of its own
+            assert_one_langsmith_trace(langsmith, job_id, session)
+            assert_no_secret_sent(langsmith)
+        else:  # spans only: the runs became spans and nothing went to LangSmith
+            assert chat_runs(langsmith.runs(), job_id) == []
+
+
+class TestTelemetryDown:
+    """LangSmith and the OTLP endpoint unreachable: chats complete as if tracing were off."""
+
+    def test_chats_finish_when_every_tracing_backend_is_down(self, dead_worker: Worker, module_redis_url: str) -> None:
+        for _ in range(2):
+            _job, _session, entries = send_chat(module_redis_url)
+            data = terminal(entries)
+            assert data["_type"] == "done"
+            assert data["intent"] == "waste"
+        assert SECRET not in dead_worker.log_path.read_text(errors="replace")
