@@ -92,6 +92,20 @@ def _first_bool(env: Mapping[str, str], names: tuple[str, ...], default: bool) -
     return default
 
 
+def _url(env: Mapping[str, str], name: str, default: str) -> str:
+    raw = env.get(name, "").strip() or default
+    if not raw.startswith(("http://", "https://")):
+        raise ConfigError(f"{name} must be an http(s) URL, got {raw!r}")
+    return raw.rstrip("/")
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, allowed: set[str]) -> str:
+    raw = env.get(name, "").strip().lower() or default
+    if raw not in allowed:
+        raise ConfigError(f"{name} must be one of {', '.join(sorted(allowed))}, got {raw!r}")
+    return raw
+
+
 def _metrics_dir(env: Mapping[str, str]) -> Path | None:
     raw = env.get("PROMETHEUS_MULTIPROC_DIR", "").strip() or env.get("ECO2_METRICS_DIR", "").strip()
     return Path(raw) if raw else None
@@ -144,6 +158,38 @@ class Settings:
     """``ECO2_OPENAI_INTENT_MODEL``: the model that classifies intents; defaults to ``openai_model``."""
     openai_timeout_s: float = 30.0
     """``ECO2_OPENAI_TIMEOUT_S``: per-request timeout of the OpenAI client."""
+    kakao_api_key: Secret | None = None
+    """``KAKAO_REST_API_KEY``: Kakao Local (places, geocoding)."""
+    kakao_base_url: str = "https://dapi.kakao.com"
+    """``ECO2_KAKAO_BASE_URL``."""
+    data_go_kr_key: Secret | None = None
+    """``DATA_GO_KR_SERVICE_KEY``: the public data portal key (KMA weather, MOIS household waste)."""
+    kma_base_url: str = "https://apis.data.go.kr/1360000/VilageFcstInfoService_2.0"
+    """``ECO2_KMA_BASE_URL``."""
+    mois_base_url: str = "https://apis.data.go.kr/1741000/household_waste_info"
+    """``ECO2_MOIS_BASE_URL``."""
+    keco_api_key: Secret | None = None
+    """``KECO_API_KEY``: odcloud key for KECO's collection-point dataset (falls back to the data.go.kr key)."""
+    odcloud_base_url: str = "https://api.odcloud.kr/api"
+    """``ECO2_ODCLOUD_BASE_URL``."""
+    character_grpc_addr: str = "localhost:50051"
+    """``ECO2_CHARACTER_GRPC_ADDR``: the character service (``eco2 character-server``)."""
+    character_grpc_tls: bool = False
+    """``ECO2_CHARACTER_GRPC_TLS``: connect with TLS."""
+    character_grpc_ca: Path | None = None
+    """``ECO2_CHARACTER_GRPC_CA``: CA bundle for the character service's certificate."""
+    web_search: str = "auto"
+    """``ECO2_WEB_SEARCH``: ``auto`` (OpenAI when a key exists, else off), ``openai``, ``ddgs``, ``off``."""
+    openai_vision_model: str = "gpt-4o-mini"
+    """``ECO2_OPENAI_VISION_MODEL``: names the item in a photo."""
+    openai_image_model: str = "gpt-image-1"
+    """``ECO2_OPENAI_IMAGE_MODEL``: image generation."""
+    upstream_timeout_s: float = 5.0
+    """``ECO2_UPSTREAM_TIMEOUT_S``: per-request timeout of the HTTP upstreams (under each subagent's limit)."""
+    breaker_fail_max: int = 5
+    """``ECO2_BREAKER_FAIL_MAX``: retryable failures in a row that open an upstream's breaker."""
+    breaker_reset_s: float = 30.0
+    """``ECO2_BREAKER_RESET_S``: how long a breaker stays open before a trial call."""
     env_name: str = "development"
     """``ECO2_ENV``: deployment stage, used as the ``env:{x}`` trace tag."""
     metrics_enabled: bool = True
@@ -216,6 +262,22 @@ class Settings:
             openai_model=model,
             openai_intent_model=env.get("ECO2_OPENAI_INTENT_MODEL", "").strip() or model,
             openai_timeout_s=_float(env, "ECO2_OPENAI_TIMEOUT_S", d.openai_timeout_s),
+            kakao_api_key=_secret(env, "KAKAO_REST_API_KEY"),
+            kakao_base_url=_url(env, "ECO2_KAKAO_BASE_URL", d.kakao_base_url),
+            data_go_kr_key=_secret(env, "DATA_GO_KR_SERVICE_KEY"),
+            kma_base_url=_url(env, "ECO2_KMA_BASE_URL", d.kma_base_url),
+            mois_base_url=_url(env, "ECO2_MOIS_BASE_URL", d.mois_base_url),
+            keco_api_key=_secret(env, "KECO_API_KEY"),
+            odcloud_base_url=_url(env, "ECO2_ODCLOUD_BASE_URL", d.odcloud_base_url),
+            character_grpc_addr=env.get("ECO2_CHARACTER_GRPC_ADDR", "").strip() or d.character_grpc_addr,
+            character_grpc_tls=_bool(env, "ECO2_CHARACTER_GRPC_TLS", False),
+            character_grpc_ca=Path(ca) if (ca := env.get("ECO2_CHARACTER_GRPC_CA", "").strip()) else None,
+            web_search=_choice(env, "ECO2_WEB_SEARCH", d.web_search, {"auto", "openai", "ddgs", "off"}),
+            openai_vision_model=env.get("ECO2_OPENAI_VISION_MODEL", "").strip() or d.openai_vision_model,
+            openai_image_model=env.get("ECO2_OPENAI_IMAGE_MODEL", "").strip() or d.openai_image_model,
+            upstream_timeout_s=_float(env, "ECO2_UPSTREAM_TIMEOUT_S", d.upstream_timeout_s),
+            breaker_fail_max=_int(env, "ECO2_BREAKER_FAIL_MAX", d.breaker_fail_max, minimum=1),
+            breaker_reset_s=_float(env, "ECO2_BREAKER_RESET_S", d.breaker_reset_s),
             env_name=env.get("ECO2_ENV", "").strip() or d.env_name,
             rag_weak_threshold=float(weak) if weak else None,
             metrics_enabled=_bool(env, "ECO2_METRICS_ENABLED", True),
