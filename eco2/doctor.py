@@ -1,0 +1,165 @@
+"""``eco2 doctor``: is every upstream configured, reachable, fast, and is its breaker closed?
+
+Probes are cheap and spend no API quota: an HTTP upstream is "reachable" when its host answers any HTTP
+response to a GET of its base URL within the timeout (a 404 still proves DNS, TCP, TLS and the server),
+the character service answers the standard gRPC health check, Redis answers PING. Keys are never printed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+import requests
+
+from eco2.adapters.resilience.breakers import Breakers
+from eco2.config import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class Upstream:
+    """One dependency to check."""
+
+    name: str
+    """Also its circuit breaker's name."""
+    used_by: str
+    configured: bool
+    note: str
+    probe: Callable[[float], None]
+    """Raises when unreachable; gets the timeout in seconds."""
+    has_breaker: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """The outcome for one upstream."""
+
+    name: str
+    used_by: str
+    configured: bool
+    reachable: bool | None
+    latency_ms: float | None
+    breaker: str
+    detail: str
+
+
+def _http(url: str) -> Callable[[float], None]:
+    def probe(timeout: float) -> None:
+        requests.get(url, timeout=timeout, allow_redirects=False)
+
+    return probe
+
+
+def _redis(url: str) -> Callable[[float], None]:
+    def probe(timeout: float) -> None:
+        redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout).ping()
+
+    return probe
+
+
+def _grpc_health(addr: str, tls: bool) -> Callable[[float], None]:
+    def probe(timeout: float) -> None:
+        import grpc
+        from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+        channel = grpc.secure_channel(addr, grpc.ssl_channel_credentials()) if tls else grpc.insecure_channel(addr)
+        try:
+            stub: Any = health_pb2_grpc.HealthStub(channel)  # generated stubs are untyped
+            status = stub.Check(health_pb2.HealthCheckRequest(), timeout=timeout)
+            if status.status != health_pb2.HealthCheckResponse.SERVING:
+                raise RuntimeError(f"health status {status.status}")
+        finally:
+            channel.close()
+
+    return probe
+
+
+def upstreams(settings: Settings) -> list[Upstream]:
+    """Every upstream eco2 can use, with whether this configuration uses it."""
+    openai_base = settings.openai_base_url or "https://api.openai.com/v1"
+    return [
+        Upstream(
+            "redis",
+            "broker, results, streams",
+            True,
+            settings.stream_redis_url.split("@")[-1],
+            _redis(settings.stream_redis_url),
+        ),
+        Upstream(
+            "openai",
+            "intent, answer, vision, images, web_search",
+            settings.openai_api_key is not None,
+            openai_base,
+            _http(openai_base),
+        ),
+        Upstream(
+            "kakao",
+            "location, collection_point distances",
+            settings.kakao_api_key is not None,
+            settings.kakao_base_url,
+            _http(settings.kakao_base_url),
+        ),
+        Upstream(
+            "kma", "weather", settings.data_go_kr_key is not None, settings.kma_base_url, _http(settings.kma_base_url)
+        ),
+        Upstream(
+            "mois",
+            "bulk_waste",
+            settings.data_go_kr_key is not None,
+            settings.mois_base_url,
+            _http(settings.mois_base_url),
+        ),
+        Upstream(
+            "odcloud",
+            "collection_point",
+            (settings.keco_api_key or settings.data_go_kr_key) is not None,
+            settings.odcloud_base_url,
+            _http(settings.odcloud_base_url),
+        ),
+        Upstream(
+            "character",
+            "character (gRPC)",
+            True,
+            settings.character_grpc_addr,
+            _grpc_health(settings.character_grpc_addr, settings.character_grpc_tls),
+        ),
+    ]
+
+
+def check(upstream: Upstream, breakers: Breakers | None, timeout_s: float) -> Check:
+    """Probe one upstream (only if configured) and read its breaker."""
+    breaker = "-"
+    if breakers is not None and upstream.has_breaker:
+        try:
+            breaker = breakers.state(upstream.name)
+        except Exception:  # a broken Redis is reported on the redis row
+            breaker = "unknown"
+    if not upstream.configured:
+        return Check(upstream.name, upstream.used_by, False, None, None, breaker, "no key: answers 'not configured'")
+    started = time.perf_counter()
+    try:
+        upstream.probe(timeout_s)
+    except Exception as exc:
+        return Check(upstream.name, upstream.used_by, True, False, None, breaker, type(exc).__name__)
+    latency = (time.perf_counter() - started) * 1000
+    return Check(upstream.name, upstream.used_by, True, True, round(latency, 1), breaker, upstream.note)
+
+
+def run_checks(settings: Settings, timeout_s: float = 3.0) -> list[Check]:
+    """Check every upstream; breakers are read from Redis (shared by all workers) when it answers."""
+    breakers: Breakers | None
+    try:
+        client = redis.Redis.from_url(settings.stream_redis_url, socket_timeout=timeout_s)
+        client.ping()
+        breakers = Breakers(redis_client=client, namespace=settings.stream_prefix)
+    except redis.RedisError:
+        breakers = None
+    return [check(upstream, breakers, timeout_s) for upstream in upstreams(settings)]
+
+
+def healthy(checks: list[Check]) -> bool:
+    """Every configured upstream reachable and no breaker open."""
+    return all(c.reachable is not False and c.breaker != "open" for c in checks)
