@@ -12,7 +12,7 @@ import logging
 import os
 from typing import Any
 
-from celery.signals import worker_process_init, worker_process_shutdown, worker_ready, worker_shutdown
+from celery.signals import heartbeat_sent, worker_process_init, worker_process_shutdown, worker_ready, worker_shutdown
 
 from eco2.adapters.prometheus.exposition import MetricsHost
 from eco2.config import Settings
@@ -96,3 +96,18 @@ def _stop_main_process_helpers(**_: Any) -> None:
         _sweeper.stop()
     if _metrics_host is not None:
         _metrics_host.stop()
+
+
+@heartbeat_sent.connect
+def _touch_heartbeat_file(**_: Any) -> None:
+    """Liveness/readiness evidence for Kubernetes probes: the worker's event loop is alive and connected.
+
+    Celery sends a heartbeat event every 2 s from the consumer (only while it is connected to the broker);
+    touching ``ECO2_HEARTBEAT_FILE`` then lets a probe check the file's age without starting Python.
+    """
+    path = Settings.from_env().heartbeat_file
+    if path is not None:
+        try:
+            path.touch()
+        except OSError:
+            log.warning("could not touch the heartbeat file %s", path)
