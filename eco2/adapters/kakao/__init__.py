@@ -1,0 +1,24 @@
+"""Kakao Local (``dapi.kakao.com``): place search for the ``location`` subagent and address geocoding.
+
+``client`` speaks the REST API, ``responses`` parses its bodies and errors, ``geocoder`` implements
+``GeocoderPort`` with a cache, and ``query`` turns a Korean chat message into a search.
+"""
+
+from __future__ import annotations
+
+from eco2.adapters.kakao.client import KakaoLocal, kakao_upstream
+from eco2.adapters.kakao.geocoder import KakaoGeocoder, UnconfiguredGeocoder, kakao_geocoder
+from eco2.adapters.kakao.responses import UPSTREAM, AddressSearch, Place, PlaceSearch, SameName
+
+__all__ = [
+    "UPSTREAM",
+    "AddressSearch",
+    "KakaoGeocoder",
+    "KakaoLocal",
+    "Place",
+    "PlaceSearch",
+    "SameName",
+    "UnconfiguredGeocoder",
+    "kakao_geocoder",
+    "kakao_upstream",
+]
