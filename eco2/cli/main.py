@@ -7,7 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from eco2.cli import chat, demo, doctor, exporter, small, worker
+from eco2.cli import character_server, chat, demo, doctor, exporter, small, worker
 from eco2.errors import ConfigError
 
 
@@ -21,6 +21,7 @@ def parser() -> argparse.ArgumentParser:
     demo.add_parser(sub)
     exporter.add_parser(sub)
     doctor.add_parser(sub)
+    character_server.add_parser(sub)
     worker.add_parser(sub)
     return p
 

@@ -1,0 +1,1 @@
+"""Generated protobuf and gRPC code of the character service (see ``character/v1/character.proto``)."""
