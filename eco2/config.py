@@ -152,7 +152,7 @@ class Settings:
     """``OPENAI_API_KEY``."""
     openai_base_url: str | None = None
     """``OPENAI_BASE_URL``: any OpenAI-compatible server."""
-    openai_model: str = "gpt-4o-mini"
+    openai_model: str = "gpt-5.4-mini"
     """``ECO2_OPENAI_MODEL``: the model that writes answers."""
     openai_intent_model: str = ""
     """``ECO2_OPENAI_INTENT_MODEL``: the model that classifies intents; defaults to ``openai_model``."""
@@ -180,9 +180,9 @@ class Settings:
     """``ECO2_CHARACTER_GRPC_CA``: CA bundle for the character service's certificate."""
     web_search: str = "auto"
     """``ECO2_WEB_SEARCH``: ``auto`` (OpenAI when a key exists, else off), ``openai``, ``ddgs``, ``off``."""
-    openai_vision_model: str = "gpt-4o-mini"
+    openai_vision_model: str = "gpt-5.4-mini"
     """``ECO2_OPENAI_VISION_MODEL``: names the item in a photo."""
-    openai_image_model: str = "gpt-image-1"
+    openai_image_model: str = "gpt-image-2.5-flare"
     """``ECO2_OPENAI_IMAGE_MODEL``: image generation."""
     upstream_timeout_s: float = 5.0
     """``ECO2_UPSTREAM_TIMEOUT_S``: per-request timeout of the HTTP upstreams (under each subagent's limit)."""

@@ -66,7 +66,7 @@ REGISTRY: tuple[SubagentSpec, ...] = (
     SubagentSpec("web_search", Queue.IO, 10, 1, FailMode.FALLBACK, "웹 검색 (DuckDuckGo / OpenAI)", fallback="general"),
     SubagentSpec("collection_point", Queue.IO, 8, 2, FailMode.OPEN, "폐기물 수거함 위치 (한국환경공단)"),
     SubagentSpec("recyclable_price", Queue.CPU, 3, 0, FailMode.OPEN, "재활용품 시세 (한국환경공단)"),
-    SubagentSpec("image_generation", Queue.IO, 60, 1, FailMode.OPEN, "이미지 생성 (OpenAI)"),
+    SubagentSpec("image_generation", Queue.IO, 90, 1, FailMode.OPEN, "이미지 생성 (OpenAI)"),
     SubagentSpec("general", Queue.IO, 20, 1, FailMode.OPEN, "일반 대화 지식"),
 )
 
