@@ -136,11 +136,22 @@ def default_telemetry(settings: Settings) -> TelemetryConfigPort:
     return LangSmithTelemetryAdapter.from_settings(settings, mode, provider, traceparent)
 
 
-def default_subagents(settings: Settings) -> dict[str, SubagentPort]:
-    """One implementation per registry entry."""
+def default_subagents(
+    settings: Settings, metrics: MetricsPort, client: redis.Redis | None = None
+) -> dict[str, SubagentPort]:
+    """One implementation per registry entry; breakers are shared through Redis when a client is given."""
+    from eco2.adapters.resilience.breakers import Breakers
     from eco2.subagents.catalog import build_subagents
+    from eco2.subagents.context import SubagentContext
 
-    return build_subagents(settings)
+    breakers = Breakers(
+        metrics,
+        client,
+        fail_max=settings.breaker_fail_max,
+        reset_timeout_s=settings.breaker_reset_s,
+        namespace=settings.stream_prefix,
+    )
+    return build_subagents(SubagentContext(settings, breakers, metrics, client))
 
 
 def bootstrap(
@@ -169,11 +180,13 @@ def bootstrap(
     if sessions is None:
         assert client is not None
         sessions = RedisSessionQueue(client, prefix=settings.stream_prefix)
-    implementations = dict(subagents) if subagents is not None else default_subagents(settings)
+    metrics = metrics or default_metrics(settings)
+    if subagents is None:
+        client = client or redis_client(settings.stream_redis_url)
+    implementations = dict(subagents) if subagents is not None else default_subagents(settings, metrics, client)
     missing = [spec.name for spec in REGISTRY if spec.name not in implementations]
     if missing:
         raise ConfigError(f"no implementation for subagent(s): {', '.join(missing)}")
-    metrics = metrics or default_metrics(settings)
     telemetry = telemetry or default_telemetry(settings)
     classifier = classifier or default_classifier(settings)
     deps = NodeDeps(
@@ -219,9 +232,10 @@ def bootstrap_inline(
 
     settings = settings or Settings.from_env()
     events = MemoryEvents(listener)
-    implementations = overrides.pop("subagents", None) or default_subagents(settings)
+    metrics = overrides.get("metrics") or default_metrics(settings)
+    implementations = overrides.pop("subagents", None) or default_subagents(settings, metrics)
     overrides["telemetry"] = overrides.get("telemetry") or default_telemetry(settings)
-    runner = SubagentRunner(implementations, events, metrics=overrides.get("metrics"), telemetry=overrides["telemetry"])
+    runner = SubagentRunner(implementations, events, metrics=metrics, telemetry=overrides["telemetry"])
     dispatcher = InlineDispatcher(runner)
     container = bootstrap(
         settings,

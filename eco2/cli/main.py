@@ -7,7 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from eco2.cli import character_server, chat, demo, doctor, exporter, small, worker
+from eco2.cli import character_server, chat, demo, doctor, exporter, prices, small, worker
 from eco2.errors import ConfigError
 
 
@@ -22,6 +22,7 @@ def parser() -> argparse.ArgumentParser:
     exporter.add_parser(sub)
     doctor.add_parser(sub)
     character_server.add_parser(sub)
+    prices.add_parser(sub)
     worker.add_parser(sub)
     return p
 

@@ -9,7 +9,7 @@ parameters given per call and never appear in error messages (which name the ups
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import requests
@@ -36,10 +36,18 @@ class HttpUpstream:
         self._session = session or requests.Session()
 
     def get(
-        self, path: str, params: Mapping[str, Any] | None = None, headers: Mapping[str, str] | None = None
+        self,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        check: Callable[[requests.Response], None] | None = None,
     ) -> requests.Response:
-        """GET ``path``; the response is returned only for 2xx (errors are raised, classified)."""
-        return self._breakers.call(self.name, self._get, path, params, headers)
+        """GET ``path``; the response is returned only for 2xx (errors are raised, classified).
+
+        ``check`` runs inside the breaker: an API that reports "try later" in a 200 body (data.go.kr's
+        result codes) raises ``RetryableError`` there, so those failures count towards opening it.
+        """
+        return self._breakers.call(self.name, self._get, path, params, headers, check)
 
     def get_json(
         self, path: str, params: Mapping[str, Any] | None = None, headers: Mapping[str, str] | None = None
@@ -51,19 +59,29 @@ class HttpUpstream:
         except (ValueError, json.JSONDecodeError) as exc:
             raise PermanentError(f"{self.name}: malformed response (not JSON)") from exc
 
-    def _get(self, path: str, params: Mapping[str, Any] | None, headers: Mapping[str, str] | None) -> requests.Response:
+    def _get(
+        self,
+        path: str,
+        params: Mapping[str, Any] | None,
+        headers: Mapping[str, str] | None,
+        check: Callable[[requests.Response], None] | None = None,
+    ) -> requests.Response:
         url = f"{self.base_url}/{path.lstrip('/')}" if path else self.base_url
         try:
             response = self._session.get(url, params=params, headers=dict(headers or {}), timeout=self.timeout_s)
-        except requests.Timeout as exc:
-            raise RetryableError(f"{self.name}: timed out after {self.timeout_s:g}s") from exc
-        except requests.ConnectionError as exc:
-            raise RetryableError(f"{self.name}: connection failed") from exc
+        # ``from None``: requests' exceptions quote the full URL, whose query may hold an API key, and a
+        # chained exception ends up in logged tracebacks.
+        except requests.Timeout:
+            raise RetryableError(f"{self.name}: timed out after {self.timeout_s:g}s") from None
+        except requests.ConnectionError:
+            raise RetryableError(f"{self.name}: connection failed") from None
         except requests.RequestException as exc:
-            raise PermanentError(f"{self.name}: request failed ({type(exc).__name__})") from exc
+            raise PermanentError(f"{self.name}: request failed ({type(exc).__name__})") from None
         status = response.status_code
         if status == 429 or status >= 500:
             raise RetryableError(f"{self.name}: HTTP {status}")
         if status >= 400:
             raise PermanentError(f"{self.name}: HTTP {status}")
+        if check is not None:
+            check(response)
         return response

@@ -1,0 +1,278 @@
+"""The ``bulk_waste`` subagent: how to dispose of a large item in the user's 시군구, and what it typically costs.
+
+The district's disposal method, place and contact come live from MOIS's household-waste API; fees come
+from the project's own table (``eco2/data/bulk_waste/fees.yaml``) because no public API returns them,
+so every fee is labelled typical and paired with the district's page. Without a district the subagent
+asks for one (``needs_input``) instead of guessing: rules and fees differ per 시군구.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from eco2.adapters.mois import District, HouseholdWasteRow, MoisHouseholdWaste, resolve_district, same_sido
+from eco2.adapters.mois.household_waste import DATASET_URL
+from eco2.domain.subagents import ResultStatus, Source, SubagentQuery, SubagentResult
+from eco2.ports.subagents import SubagentPort
+from eco2.subagents.context import SubagentContext
+from eco2.subagents.unavailable import NotConfigured
+
+NAME = "bulk_waste"
+MAX_LINES = 2
+"""Distinct methods/places/contacts shown when a district's zones differ."""
+
+
+@dataclass(frozen=True, slots=True)
+class Fee:
+    """One fee row: an exact amount (``fee``) or a range (``low``..``high``)."""
+
+    spec: str
+    low: int
+    high: int
+
+    def text(self) -> str:
+        """``2,000원``, ``무료`` or ``약 3,000~7,000원``."""
+        if self.high == 0:
+            return "무료(무상수거)"
+        if self.low == self.high:
+            return f"{self.low:,}원"
+        return f"약 {self.low:,}~{self.high:,}원"
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """A typical bulky item with its aliases and national typical range."""
+
+    id: str
+    name: str
+    aliases: tuple[str, ...]
+    typical: tuple[Fee, ...]
+    free_pickup: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DistrictFees:
+    """A district's pages and the rows of its posted fee schedule this table holds."""
+
+    sido: str
+    sigungu: str
+    application_url: str
+    fee_url: str
+    phone: str
+    source_title: str
+    source_url: str
+    as_of: str
+    fees: dict[str, tuple[Fee, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class FeeTable:
+    """``fees.yaml`` parsed."""
+
+    caveat: str
+    free_pickup: dict[str, str]
+    apps: tuple[dict[str, str], ...]
+    items: tuple[Item, ...]
+    districts: tuple[DistrictFees, ...]
+
+    def find_items(self, text: str) -> list[Item]:
+        """Items named in ``text`` (longest alias first, so "침대 매트리스" is a mattress, not a bed)."""
+        pairs = sorted(((a, item) for item in self.items for a in item.aliases), key=lambda p: -len(p[0]))
+        found: list[Item] = []
+        lowered = text.lower()
+        for alias, item in pairs:
+            if alias.lower() in lowered:
+                lowered = lowered.replace(alias.lower(), " ")
+                if item not in found:
+                    found.append(item)
+        return found
+
+    def district(self, district: District) -> DistrictFees | None:
+        """The table's entry for ``district`` (a 구 inside a city falls back to the city)."""
+        for entry in self.districts:
+            if entry.sido == district.sido and entry.sigungu == district.sigungu:
+                return entry
+        return None
+
+
+def _fees(rows: list[dict[str, Any]]) -> tuple[Fee, ...]:
+    out = []
+    for row in rows:
+        if "fee" in row:
+            out.append(Fee(str(row["spec"]), int(row["fee"]), int(row["fee"])))
+        else:
+            out.append(Fee(str(row["spec"]), int(row["min"]), int(row["max"])))
+    return tuple(out)
+
+
+@lru_cache(maxsize=1)
+def load_fee_table() -> FeeTable:
+    """The bundled fee table, parsed once per process."""
+    raw = yaml.safe_load(resources.files("eco2.data").joinpath("bulk_waste/fees.yaml").read_text("utf-8"))
+    items = tuple(
+        Item(key, str(v["name"]), tuple(v["aliases"]), _fees(v["typical"]), bool(v.get("free_pickup")))
+        for key, v in raw["items"].items()
+    )
+    districts = tuple(
+        DistrictFees(
+            str(d["sido"]),
+            str(d["sigungu"]),
+            str(d["application_url"]),
+            str(d["fee_url"]),
+            str(d["phone"]),
+            str(d["source"]["title"]),
+            str(d["source"]["url"]),
+            str(d["as_of"]),
+            {key: _fees(rows) for key, rows in (d.get("fees") or {}).items()},
+        )
+        for d in raw["districts"]
+    )
+    apps = tuple({k: str(v) for k, v in app.items()} for app in raw.get("apps", ()))
+    return FeeTable(str(raw["caveat"]).strip(), dict(raw["free_pickup"]), apps, items, districts)
+
+
+class BulkWaste:
+    """Implements ``SubagentPort`` for ``bulk_waste`` on the MOIS client and the fee table."""
+
+    def __init__(self, client: MoisHouseholdWaste, fees: FeeTable | None = None) -> None:
+        self._client = client
+        self._table = fees
+
+    @property
+    def _fees(self) -> FeeTable:
+        """The fee table, read on first use so that building the subagent reads no files."""
+        if self._table is None:
+            self._table = load_fee_table()
+        return self._table
+
+    def run(self, query: SubagentQuery) -> SubagentResult:
+        """Resolve the district (or ask), look it up in MOIS and add typical fees for the items named."""
+        text = " ".join(part for part in (query.hints.get("district", ""), query.message) if part)
+        items = self._fees.find_items(f"{query.hints.get('item', '')} {query.message}")
+        resolution = resolve_district(text)
+        district = resolution.district
+        if district is None:
+            return self._ask(resolution.candidates, resolution.sido, items, query.user_location is not None)
+        page = self._client.search(district.query_name)
+        rows = [r for r in page.rows if not r.sido or same_sido(r.sido, district.sido)]
+        if district.gu:
+            rows = [r for r in rows if district.gu in f"{r.sigungu} {r.zone} {r.zone_areas}"] or rows
+        entry = self._fees.district(district)
+        data: dict[str, Any] = {
+            "district": district.label,
+            "sido": district.sido,
+            "sigungu": district.sigungu,
+            "rows": [r.to_dict() for r in rows[:5]],
+            "total_count": page.total_count,
+            "items": [i.id for i in items],
+            "fee_table": entry.fee_url if entry else "",
+            "fee_as_of": entry.as_of if entry else "",
+        }
+        summary = self._summary(district, rows, entry, items)
+        status = ResultStatus.OK if rows or entry else ResultStatus.EMPTY
+        return SubagentResult(NAME, status, summary=summary, data=data, sources=self._sources(district, entry, items))
+
+    def _ask(self, candidates: tuple[District, ...], sido: str, items: list[Item], located: bool) -> SubagentResult:
+        if candidates:
+            names = "·".join(dict.fromkeys(c.label for c in candidates))
+            question = (
+                f"말씀하신 지역이 여러 곳({names})에 있어요. 어느 시·도의 {candidates[0].short_label}인지 알려주세요."
+            )
+        elif sido:
+            question = f"{sido}의 어느 구·군인지 알려주세요. 구·군마다 신고 방법과 수수료가 달라요."
+        else:
+            question = (
+                "어느 시·군·구에서 버리실 건가요? 예: '강남구 소파', '수원시 장롱'처럼 알려주시면 "
+                "그 지역의 신고 방법과 담당 부서를 찾아 드릴게요."
+            )
+            if located:
+                question += " (현재 위치만으로는 시·군·구를 확인하지 못했어요.)"
+        lines = [question, *self._fee_lines(None, items[:1])]
+        data = {"missing": "district", "items": [i.id for i in items], "candidates": [c.label for c in candidates]}
+        return SubagentResult(NAME, ResultStatus.NEEDS_INPUT, summary="\n".join(lines), data=data)
+
+    def _summary(
+        self, district: District, rows: list[HouseholdWasteRow], entry: DistrictFees | None, items: list[Item]
+    ) -> str:
+        lines = [f"[{district.label} 대형폐기물 배출 안내]"]
+        lines.extend(_row_lines(rows) or ["- 행정안전부 생활쓰레기배출정보에는 이 지역의 대형폐기물 항목이 없어요."])
+        if entry:
+            contact = f" (문의 {entry.phone})" if entry.phone else ""
+            lines.append(f"- 신고: {district.short_label} 대형폐기물 신청 {entry.application_url}{contact}")
+        else:
+            lines.append(
+                f"- 신고: {district.short_label}청 누리집의 '대형폐기물 신고' 메뉴, 주민센터 방문 또는 빼기 앱"
+            )
+        lines.extend(self._fee_lines(entry, items))
+        if any(i.free_pickup for i in items):
+            pickup = self._fees.free_pickup
+            lines.append(f"※ {pickup['name']}: {pickup['note'].strip()} 전화 {pickup['phone']}, {pickup['url']}")
+        cited = ["행정안전부 생활쓰레기배출정보(공공데이터포털"]
+        dates = sorted({r.data_date for r in rows if r.data_date})
+        cited[0] += f", 데이터 기준일 {dates[-1]})" if dates else ")"
+        if entry:
+            cited.append(f"{entry.source_title}({entry.as_of} 기준)")
+        lines.append("출처: " + ", ".join(cited))
+        return "\n".join(lines)
+
+    def _fee_lines(self, entry: DistrictFees | None, items: list[Item]) -> list[str]:
+        """Fees of the items named (else three common ones): posted ones dated, the rest typical."""
+        shown = items or [i for i in self._fees.items if i.id in {"sofa", "mattress", "wardrobe"}]
+        lines = []
+        for item in shown[:3]:
+            posted = entry.fees.get(item.id) if entry else None
+            if posted and entry:
+                rows = ", ".join(f"{f.spec} {f.text()}" for f in posted)
+                label = f"{entry.as_of} 기준 {entry.sigungu} 게시 금액"
+            else:
+                rows = ", ".join(f"{f.spec} {f.text()}" for f in item.typical)
+                label = "전국 일반 범위, 대략"
+            free = " 무상방문수거로 무료로 버릴 수 있어요." if item.free_pickup else ""
+            lines.append(f"- {item.name} 수수료({label}): {rows}{free}")
+        where = f" {entry.sigungu} 수수료표: {entry.fee_url}" if entry else ""
+        lines.append(f"※ {self._fees.caveat}{where}")
+        return lines
+
+    def _sources(self, district: District, entry: DistrictFees | None, items: list[Item]) -> tuple[Source, ...]:
+        sources = [Source("행정안전부 생활쓰레기배출정보 (공공데이터포털)", DATASET_URL)]
+        if entry:
+            sources.append(Source(f"{district.short_label} 대형폐기물 신청", entry.application_url))
+            sources.append(Source(f"{entry.source_title} ({entry.as_of} 기준)", entry.source_url))
+        if any(i.free_pickup for i in items):
+            sources.append(Source(self._fees.free_pickup["name"], self._fees.free_pickup["url"]))
+        return tuple(sources)
+
+
+def _distinct(values: list[str]) -> list[str]:
+    return list(dict.fromkeys(v for v in values if v))[:MAX_LINES]
+
+
+def _row_lines(rows: list[HouseholdWasteRow]) -> list[str]:
+    """What the zones say, each distinct value once (zones of one 시군구 usually agree)."""
+    lines = []
+    methods = _distinct([r.bulk_method for r in rows])
+    if methods:
+        lines.append("- 배출 방법: " + " / ".join(methods))
+    places = _distinct([r.bulk_place for r in rows]) or _distinct([r.place for r in rows])
+    if places:
+        lines.append("- 배출 장소: " + " / ".join(places))
+    times = _distinct([" ".join(p for p in (r.bulk_days, r.bulk_hours) if p) for r in rows])
+    if times:
+        lines.append("- 배출 요일·시간: " + " / ".join(times))
+    contacts = _distinct([" ".join(p for p in (r.department, r.phone) if p) for r in rows])
+    if contacts:
+        lines.append("- 담당: " + " / ".join(contacts))
+    return lines
+
+
+def build(ctx: SubagentContext) -> SubagentPort:
+    """MOIS needs the data.go.kr key; without it the subagent answers "not configured" at once."""
+    key = ctx.settings.data_go_kr_key
+    if key is None:
+        return NotConfigured(NAME, "DATA_GO_KR_SERVICE_KEY is not set")
+    return BulkWaste(MoisHouseholdWaste(ctx.http("mois", ctx.settings.mois_base_url), key))
