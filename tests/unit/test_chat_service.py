@@ -14,7 +14,7 @@ import pytest
 from eco2.adapters.memory.events import MemoryEvents
 from eco2.bootstrap import Container, bootstrap_inline
 from eco2.config import Settings
-from eco2.domain.subagents import FailMode, ResultStatus
+from eco2.domain.subagents import FailMode, ResultStatus, SubagentResult
 from eco2.errors import PermanentError, RetryableError
 from eco2.ports.dispatch import JobRef
 from eco2.subagents import registry
@@ -228,3 +228,16 @@ def test_retryable_error_on_the_last_attempt_is_a_failed_result() -> None:
     data = done_data(events, "j")
     assert data["subagents"]["weather"] == "failed"
     assert data["partial"] is True
+
+
+def test_an_empty_result_with_advice_is_shown() -> None:
+    advice = "근처 수거함은 찾지 못했어요. 폐건전지는 주민센터 수거함에 넣으면 돼요."
+    subs = all_subagents(
+        location=ScriptedSubagent(
+            "location",
+            lambda q: SubagentResult("location", ResultStatus.EMPTY, summary=advice),
+        )
+    )
+    container, events = build(subagents=subs)
+    container.service.accept((), {"job_id": "j1", "message": "근처 폐건전지"})
+    assert advice in done_data(events, "j1")["answer"]

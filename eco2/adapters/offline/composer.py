@@ -69,7 +69,11 @@ def compose(answer_input: AnswerInput) -> str:
     if opener and usable:
         parts.append(opener)
     parts.extend(r.summary.strip() for r in usable)
-    needs = [r for r in answer_input.results if r.status is ResultStatus.NEEDS_INPUT and r.summary]
+    # A subagent that found nothing may still say something useful ("no KECO bin nearby: batteries go to
+    # the community centre"); a question back to the user (needs_input) always shows.
+    needs = [
+        r for r in answer_input.results if r.status in (ResultStatus.NEEDS_INPUT, ResultStatus.EMPTY) and r.summary
+    ]
     parts.extend(r.summary.strip() for r in needs)
     if any(r.name == "vision" and r.status is not ResultStatus.OK for r in answer_input.results):
         parts.append(ASK_ITEM_NAME)

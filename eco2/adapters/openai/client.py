@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import openai
 from langchain_openai import ChatOpenAI
 from pydantic import SecretStr
 
+from eco2.adapters.openai.errors import translate as translate_openai
 from eco2.config import Settings
-from eco2.errors import NotConfiguredError, PermanentError, RetryableError, UpstreamError
+from eco2.errors import NotConfiguredError, UpstreamError
 
 
 def chat_model(settings: Settings, model: str, streaming: bool, temperature: float = 0.3) -> ChatOpenAI:
@@ -27,10 +27,4 @@ def chat_model(settings: Settings, model: str, streaming: bool, temperature: flo
 
 def translate(exc: Exception) -> UpstreamError:
     """Map an OpenAI/langchain exception to retryable or permanent (the message never has the key)."""
-    if isinstance(exc, openai.APITimeoutError | openai.APIConnectionError | openai.RateLimitError):
-        return RetryableError(f"openai: {type(exc).__name__}")
-    if isinstance(exc, openai.InternalServerError):
-        return RetryableError(f"openai: server error {exc.status_code}")
-    if isinstance(exc, openai.APIStatusError):
-        return PermanentError(f"openai: HTTP {exc.status_code}")
-    return PermanentError(f"openai: {type(exc).__name__}")
+    return translate_openai(exc, "openai")

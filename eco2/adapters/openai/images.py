@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import openai
 from openai.types import ImagesResponse
 
-from eco2.adapters.openai.vision import raise_translated
+from eco2.adapters.openai.errors import raise_translated
 from eco2.adapters.resilience.breakers import Breakers
 from eco2.errors import PermanentError
 

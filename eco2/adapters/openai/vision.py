@@ -8,23 +8,24 @@ is OpenAI-only; the rest of eco2 (langchain-openai) already talks Chat Completio
 The image always travels as a ``data:`` URL of bytes eco2 fetched itself (``eco2.adapters.safe_fetch``),
 so the provider never fetches a user-controlled URL.
 
-This module also holds the helpers the OpenAI SDK adapters share (``sdk_client``, ``raise_translated``,
-``translate_sdk_error``); ``eco2.adapters.openai.images`` imports them.
+``sdk_client`` (shared with ``eco2.adapters.openai.images``) builds the official client; errors are
+translated by ``eco2.adapters.openai.errors`` like every other OpenAI adapter's.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any
 
 import openai
 from openai.types.chat import ChatCompletion
 
+from eco2.adapters.openai.errors import raise_translated
 from eco2.adapters.resilience.breakers import Breakers
 from eco2.adapters.safe_fetch import FetchedImage
 from eco2.config import Settings
-from eco2.errors import NotConfiguredError, PermanentError, RetryableError, UpstreamError
+from eco2.errors import NotConfiguredError, PermanentError
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
@@ -103,55 +104,6 @@ def sdk_client(settings: Settings, timeout_s: float) -> openai.OpenAI:
         timeout=timeout_s,
         max_retries=0,
     )
-
-
-def raise_translated(exc: Exception, upstream: str) -> NoReturn:
-    """Raise ``translate_sdk_error(exc)``; an HTTP error is not chained to the SDK exception.
-
-    An HTTP error's body can echo the key ("Incorrect API key provided: sk-...") or quote the user's
-    prompt, and a chained cause would carry it into any logged traceback; the translated message keeps
-    what debugging needs instead (status, error code, OpenAI request id).
-    """
-    translated = translate_sdk_error(exc, upstream)
-    if isinstance(exc, openai.APIStatusError):
-        raise translated from None
-    raise translated from exc
-
-
-def translate_sdk_error(exc: Exception, upstream: str) -> UpstreamError:
-    """Map an ``openai`` exception to eco2's tree; messages name the upstream and status, never the key.
-
-    The SDK's own messages are not reused: they may contain the key or the prompt (see above).
-    """
-    if isinstance(exc, openai.APIStatusError):
-        return _status_error(exc, upstream)
-    if isinstance(exc, openai.APITimeoutError):
-        return RetryableError(f"{upstream}: timed out")
-    if isinstance(exc, openai.APIConnectionError):
-        return RetryableError(f"{upstream}: connection failed")
-    if isinstance(exc, openai.APIResponseValidationError | ValueError):
-        return PermanentError(f"{upstream}: malformed response")
-    return PermanentError(f"{upstream}: {type(exc).__name__}")
-
-
-_STATUS_WORDS = {401: "authentication failed", 403: "permission denied", 429: "quota exhausted"}
-
-
-def _status_error(exc: openai.APIStatusError, upstream: str) -> UpstreamError:
-    """RateLimitError and InternalServerError are retryable, except 429 ``insufficient_quota`` (billing)."""
-    status, code = exc.status_code, str(exc.code or "")
-    request = f" (request {exc.request_id})" if exc.request_id else ""
-    if (status == 429 and code != "insufficient_quota") or status >= 500:
-        kind = "rate limited" if status == 429 else "server error"
-        return RetryableError(f"{upstream}: HTTP {status} {kind}{request}")
-    if code == "content_policy_violation":
-        return ContentPolicyError(f"{upstream}: HTTP {status} rejected by the content policy{request}")
-    detail = _STATUS_WORDS.get(status, code)
-    return PermanentError(f"{upstream}: HTTP {status}" + (f" {detail}" if detail else "") + request)
-
-
-class ContentPolicyError(PermanentError):
-    """OpenAI's safety system rejected the request (``content_policy_violation``)."""
 
 
 class OpenAIVision:

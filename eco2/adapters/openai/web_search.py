@@ -23,6 +23,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import openai
 
+from eco2.adapters.openai.errors import translate as translate_openai
 from eco2.adapters.resilience.breakers import Breakers
 from eco2.config import Secret
 from eco2.errors import PermanentError, RetryableError, UpstreamError
@@ -65,25 +66,7 @@ class WebAnswer:
 
 def translate(exc: openai.OpenAIError) -> UpstreamError:
     """Map an OpenAI client error to retryable or permanent, without the server's message."""
-    retryable, reason = _classify(exc)
-    return (RetryableError if retryable else PermanentError)(f"openai web search: {reason}")
-
-
-def _classify(exc: openai.OpenAIError) -> tuple[bool, str]:
-    if isinstance(exc, openai.APITimeoutError):  # before APIConnectionError, its base class
-        return True, "timed out"
-    if isinstance(exc, openai.APIConnectionError):
-        return True, "connection failed"
-    if isinstance(exc, openai.APIStatusError):
-        status = exc.status_code
-        # Only a short machine code is echoed; the message can quote part of the key.
-        code = f" {exc.code}" if exc.code and re.fullmatch(r"[a-z_]{1,40}", exc.code) else ""
-        if status == 429:
-            return exc.code != "insufficient_quota", f"HTTP 429{code or ' rate limited'}"
-        return status in (408, 409) or status >= 500, f"HTTP {status}{code}"
-    if isinstance(exc, openai.APIResponseValidationError):
-        return False, "malformed response"
-    return False, type(exc).__name__
+    return translate_openai(exc, "openai web search")
 
 
 def clean_url(url: str) -> str:

@@ -1,0 +1,59 @@
+"""One translation of OpenAI client errors into eco2's tree, for every OpenAI adapter.
+
+Retryable: timeouts, connection failures, 408, 409, 429 (except ``insufficient_quota``: billing), 5xx.
+Permanent: the other 4xx (``content_policy_violation`` as :class:`ContentPolicyError`), malformed
+responses. Messages name the upstream, the status, a short machine code and OpenAI's request id; never the
+server's message, which can echo the key ("Incorrect API key provided: sk-...") or quote the prompt.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NoReturn
+
+import openai
+
+from eco2.errors import PermanentError, RetryableError, UpstreamError
+
+_STATUS_WORDS = {401: "authentication failed", 403: "permission denied", 429: "quota exhausted"}
+_CODE = re.compile(r"^[a-z_]{1,40}$")
+
+
+class ContentPolicyError(PermanentError):
+    """OpenAI's safety system rejected the request (``content_policy_violation``)."""
+
+
+def translate(exc: BaseException, upstream: str = "openai") -> UpstreamError:
+    """Map an ``openai`` (or wrapping) exception to retryable or permanent."""
+    if isinstance(exc, openai.APIStatusError):
+        return _status_error(exc, upstream)
+    if isinstance(exc, openai.APITimeoutError):  # before APIConnectionError, its base class
+        return RetryableError(f"{upstream}: timed out")
+    if isinstance(exc, openai.APIConnectionError):
+        return RetryableError(f"{upstream}: connection failed")
+    if isinstance(exc, openai.APIResponseValidationError | ValueError):
+        return PermanentError(f"{upstream}: malformed response")
+    return PermanentError(f"{upstream}: {type(exc).__name__}")
+
+
+def raise_translated(exc: BaseException, upstream: str = "openai") -> NoReturn:
+    """Raise ``translate(exc)``; an HTTP error is not chained to the SDK exception (its body may hold
+    the key or the prompt, and a chained cause reaches logged tracebacks)."""
+    translated = translate(exc, upstream)
+    if isinstance(exc, openai.APIStatusError):
+        raise translated from None
+    raise translated from exc
+
+
+def _status_error(exc: openai.APIStatusError, upstream: str) -> UpstreamError:
+    status = exc.status_code
+    code = str(exc.code or "")
+    code = code if _CODE.match(code) else ""
+    request = f" (request {exc.request_id})" if exc.request_id else ""
+    if (status == 429 and code != "insufficient_quota") or status in (408, 409) or status >= 500:
+        kind = "rate limited" if status == 429 else "server error" if status >= 500 else "try again"
+        return RetryableError(f"{upstream}: HTTP {status} {kind}{request}")
+    if code == "content_policy_violation":
+        return ContentPolicyError(f"{upstream}: HTTP {status} rejected by the content policy{request}")
+    detail = _STATUS_WORDS.get(status, code)
+    return PermanentError(f"{upstream}: HTTP {status}" + (f" {detail}" if detail else "") + request)
