@@ -72,6 +72,10 @@ def start(celery_args: list[str]) -> int:
     settings = Settings.from_env()
     directory = metrics_dir(settings)
     prepare(directory)
-    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(directory)}
+    # SIGTERM (what Kubernetes and systemd send) becomes Celery's cold shutdown, which starts with the soft
+    # shutdown (``worker_soft_shutdown_timeout``): running tasks get that long, then go back to the queue
+    # (acks_late). Celery's own SIGTERM is a warm shutdown that waits for every task however long it runs,
+    # so the pod would be SIGKILLed and the messages stuck until the visibility timeout.
+    env = {"REMAP_SIGTERM": "SIGQUIT", **os.environ, "PROMETHEUS_MULTIPROC_DIR": str(directory)}
     argv = [sys.executable, "-m", "celery", "-A", "tasks", "worker", *(a for a in celery_args if a != "--")]
     os.execve(sys.executable, argv, env)  # noqa: S606 - replacing this process is the point
