@@ -104,7 +104,7 @@ class Worker:
         self.name = f"eco2-{uuid.uuid4().hex[:8]}@{socket.gethostname()}"
         self.env = {**os.environ, **env}
         if launcher == "eco2":  # the start-up script: shared metrics directory, then celery -A tasks worker
-            start = [sys.executable, "-m", "eco2.cli.main", "worker"]
+            start = [sys.executable, "-m", "eco2.cli.main", "worker", "-A", app]
         else:
             start = [sys.executable, "-m", "celery", "-A", app, "worker"]
         cmd = [

@@ -67,8 +67,19 @@ def run(args: argparse.Namespace) -> int:
     return start(args.celery_args)
 
 
+def _app_option(args: list[str]) -> tuple[str, list[str]]:
+    """``-A/--app MODULE`` among the worker's arguments (an app module wrapping ``tasks``), else ``tasks``."""
+    for n, arg in enumerate(args):
+        if arg in ("-A", "--app") and n + 1 < len(args):
+            return args[n + 1], args[:n] + args[n + 2 :]
+        if arg.startswith("--app="):
+            return arg.split("=", 1)[1], args[:n] + args[n + 1 :]
+    return "tasks", args
+
+
 def start(celery_args: list[str]) -> int:
-    """Prepare the metrics directory and exec ``celery -A tasks worker CELERY_ARGS``."""
+    """Prepare the metrics directory and exec ``celery -A tasks worker CELERY_ARGS`` (``-A`` may name an app
+    module that wraps ``tasks``, as the benchmarks and fault-injection tests do)."""
     settings = Settings.from_env()
     directory = metrics_dir(settings)
     prepare(directory)
@@ -77,5 +88,7 @@ def start(celery_args: list[str]) -> int:
     # (acks_late). Celery's own SIGTERM is a warm shutdown that waits for every task however long it runs,
     # so the pod would be SIGKILLed and the messages stuck until the visibility timeout.
     env = {"REMAP_SIGTERM": "SIGQUIT", **os.environ, "PROMETHEUS_MULTIPROC_DIR": str(directory)}
-    argv = [sys.executable, "-m", "celery", "-A", "tasks", "worker", *(a for a in celery_args if a != "--")]
+    args = [a for a in celery_args if a != "--"]
+    app, args = _app_option(args)
+    argv = [sys.executable, "-m", "celery", "-A", app, "worker", *args]
     os.execve(sys.executable, argv, env)  # noqa: S606 - replacing this process is the point

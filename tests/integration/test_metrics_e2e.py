@@ -114,3 +114,36 @@ def test_one_endpoint_aggregates_every_pool_of_the_host(redis_url: str, tmp_path
         time.sleep(1.5)
         pushed = requests.get(pushgateway + "/metrics", timeout=5).text
         assert sample(pushed, "chat_requests_total", job="eco2") == before + 1
+
+
+def test_a_stream_whose_process_dies_is_not_counted_as_active_forever(redis_url: str, tmp_path: Path) -> None:
+    port = free_port()
+    env = worker_env(
+        redis_url,
+        tmp_path / "state",
+        ECO2_METRICS_DIR=str(tmp_path / "prom"),
+        ECO2_METRICS_PORT=str(port),
+        ECO2_METRICS_JANITOR_S="0.5",
+        ECO2_TEST_ANSWER_PIECES="60",
+        ECO2_TEST_ANSWER_DELAY_S="0.05",
+    )
+    with Worker(env, app="tests.support.fault_app", launcher="eco2", concurrency=1) as worker:
+        job = f"mx-{uuid.uuid4().hex[:10]}"
+        Celery(broker=redis_url).send_task(
+            "eco2.chat.process", kwargs={"job_id": job, "message": "페트병"}, queue="eco2.chat"
+        )
+        client = redis.Redis.from_url(redis_url)
+        deadline = time.monotonic() + 30
+        while len(client.get(f"eco2:chat:{job}:answer") or b"") <= 20 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert sample(scrape(port), "chat_stream_active") == 1  # streaming now, text already out
+        (child,) = worker.children()
+        os.kill(child, signal.SIGKILL)  # no finally, no finish(): the process is simply gone
+        assert terminal(collect(redis.Redis.from_url(redis_url), job))["_type"] == "done"  # redelivered
+        deadline = time.monotonic() + 10
+        while sample(scrape(port), "chat_stream_active") != 0 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        text = scrape(port)
+        assert sample(text, "chat_stream_active") == 0
+        assert sample(text, "chat_stream_recovery_total", type="reset") == 1
+        assert sample(text, "chat_stream_requests_total", status="success") == 1

@@ -133,12 +133,16 @@ def _write_archive(filename: str, values: dict[str, Pair]) -> None:
 
 @contextmanager
 def _flock(path: str, operation: int) -> Iterator[None]:
-    fd = os.open(os.path.join(path, LOCK_NAME), os.O_RDWR | os.O_CREAT, 0o644)
+    fd = os.open(os.path.join(path, LOCK_NAME), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
     try:
         fcntl.flock(fd, operation)
         yield
     finally:
-        os.close(fd)  # closing the descriptor releases the lock, also when the process dies
+        # Unlock explicitly before closing: a pool process forked while the lock was held shares this
+        # open file description, and a mere close() here would leave the lock held by that child forever.
+        # (A process that dies while holding it releases it: its last descriptor closes.)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
 
 
 def _recover(path: str) -> None:

@@ -1,0 +1,50 @@
+"""Celery settings derive from the registry and hold the reliability defaults docs/celery.md explains."""
+
+from __future__ import annotations
+
+import pytest
+
+from eco2.config import Settings
+from eco2.errors import ConfigError
+from eco2.subagents.registry import ALL_QUEUES, REGISTRY
+from tasks.celeryconfig import CHAT_TASKS, celery_config
+
+
+@pytest.fixture
+def conf() -> dict[str, object]:
+    return celery_config(Settings.from_env({"ECO2_REDIS_URL": "redis://r:6379/3"}))
+
+
+def test_json_is_the_only_serializer(conf: dict[str, object]) -> None:
+    assert conf["accept_content"] == ["json"]
+    assert conf["result_accept_content"] == ["json"]
+    assert conf["task_serializer"] == conf["result_serializer"] == conf["event_serializer"] == "json"
+
+
+def test_every_queue_is_declared_and_every_task_routed_from_the_registry(conf: dict[str, object]) -> None:
+    queues = {q.name for q in conf["task_queues"]}  # type: ignore[attr-defined]
+    assert queues == {q.value for q in ALL_QUEUES}
+    routes = conf["task_routes"]
+    assert isinstance(routes, dict)
+    for spec in REGISTRY:
+        assert routes[spec.task_name] == {"queue": spec.queue.value}
+    for name in CHAT_TASKS:
+        assert routes[name] == {"queue": "eco2.chat"}
+
+
+def test_reliability_defaults(conf: dict[str, object]) -> None:
+    assert conf["task_acks_late"] is True
+    assert conf["task_reject_on_worker_lost"] is True
+    assert conf["worker_prefetch_multiplier"] == 1
+    assert conf["worker_send_task_events"] is True
+    assert conf["task_send_sent_event"] is True
+    visibility = conf["broker_transport_options"]["visibility_timeout"]  # type: ignore[index]
+    hard_limits = [spec.hard_timeout_s for spec in REGISTRY] + [conf["task_time_limit"]]
+    assert visibility > max(hard_limits)  # type: ignore[operator]
+    assert conf["task_soft_time_limit"] < conf["task_time_limit"]  # type: ignore[operator]
+    assert conf["broker_url"] == conf["result_backend"] == "redis://r:6379/3"
+
+
+def test_a_job_timeout_beyond_the_visibility_timeout_is_refused() -> None:
+    with pytest.raises(ConfigError):
+        celery_config(Settings.from_env({"ECO2_JOB_TIMEOUT_S": "7200"}))
