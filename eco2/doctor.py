@@ -17,6 +17,7 @@ import requests
 
 from eco2.adapters.resilience.breakers import Breakers
 from eco2.config import Settings
+from eco2.subagents.registry import users_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +31,8 @@ class Upstream:
     note: str
     probe: Callable[[float], None]
     """Raises when unreachable; gets the timeout in seconds."""
-    has_breaker: bool = True
+    breakers: tuple[str, ...] = ()
+    """The registry's breaker names of this host (the worst state is shown)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,66 +79,85 @@ def _grpc_health(addr: str, tls: bool) -> Callable[[float], None]:
     return probe
 
 
+def _used_by(breakers: tuple[str, ...], extra: str = "") -> str:
+    names = dict.fromkeys(name for breaker in breakers for name in users_of(breaker))
+    return ", ".join([*([extra] if extra else []), *names])
+
+
 def upstreams(settings: Settings) -> list[Upstream]:
-    """Every upstream eco2 can use, with whether this configuration uses it."""
+    """Every upstream eco2 can use, whether this configuration uses it, and its breakers (from the registry)."""
     openai_base = settings.openai_base_url or "https://api.openai.com/v1"
-    return [
-        Upstream(
+    rows = [
+        (
             "redis",
             "broker, results, streams",
             True,
             settings.stream_redis_url.split("@")[-1],
             _redis(settings.stream_redis_url),
+            (),
         ),
-        Upstream(
+        (
             "openai",
-            "intent, answer, vision, images, web_search",
+            "intent, answer",
             settings.openai_api_key is not None,
             openai_base,
             _http(openai_base),
+            ("openai_vision", "openai_images", "openai_web_search"),
         ),
-        Upstream(
+        (
             "kakao",
-            "location, collection_point distances",
+            "",
             settings.kakao_api_key is not None,
             settings.kakao_base_url,
             _http(settings.kakao_base_url),
+            ("kakao",),
         ),
-        Upstream(
-            "kma", "weather", settings.data_go_kr_key is not None, settings.kma_base_url, _http(settings.kma_base_url)
-        ),
-        Upstream(
+        ("kma", "", settings.data_go_kr_key is not None, settings.kma_base_url, _http(settings.kma_base_url), ("kma",)),
+        (
             "mois",
-            "bulk_waste",
+            "",
             settings.data_go_kr_key is not None,
             settings.mois_base_url,
             _http(settings.mois_base_url),
+            ("mois",),
         ),
-        Upstream(
+        (
             "odcloud",
-            "collection_point",
+            "",
             (settings.keco_api_key or settings.data_go_kr_key) is not None,
             settings.odcloud_base_url,
             _http(settings.odcloud_base_url),
+            ("odcloud",),
         ),
-        Upstream(
+        (
             "character",
-            "character (gRPC)",
+            "",
             True,
             settings.character_grpc_addr,
             _grpc_health(settings.character_grpc_addr, settings.character_grpc_tls),
+            ("character",),
         ),
     ]
+    return [
+        Upstream(name, _used_by(breakers, extra), configured, note, probe, breakers)
+        for name, extra, configured, note, probe, breakers in rows
+    ]
+
+
+def _breaker_state(upstream: Upstream, breakers: Breakers | None) -> str:
+    """The worst state among the upstream's breakers (``-`` for none)."""
+    if breakers is None or not upstream.breakers:
+        return "-"
+    try:
+        states = [breakers.state(name) for name in upstream.breakers]
+    except Exception:  # a broken Redis is reported on the redis row
+        return "unknown"
+    return next((s for s in ("open", "half_open") if s in states), "closed")
 
 
 def check(upstream: Upstream, breakers: Breakers | None, timeout_s: float) -> Check:
     """Probe one upstream (only if configured) and read its breaker."""
-    breaker = "-"
-    if breakers is not None and upstream.has_breaker:
-        try:
-            breaker = breakers.state(upstream.name)
-        except Exception:  # a broken Redis is reported on the redis row
-            breaker = "unknown"
+    breaker = _breaker_state(upstream, breakers)
     if not upstream.configured:
         return Check(upstream.name, upstream.used_by, False, None, None, breaker, "no key: answers 'not configured'")
     started = time.perf_counter()

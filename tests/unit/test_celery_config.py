@@ -48,3 +48,15 @@ def test_reliability_defaults(conf: dict[str, object]) -> None:
 def test_a_job_timeout_beyond_the_visibility_timeout_is_refused() -> None:
     with pytest.raises(ConfigError):
         celery_config(Settings.from_env({"ECO2_JOB_TIMEOUT_S": "7200"}))
+
+
+def test_every_breaker_used_in_the_code_is_declared_in_the_registry() -> None:
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "eco2"
+    pattern = re.compile(r'(?:ctx\.http\(|UPSTREAM = |upstream: str = |breaker_name: str = )"([a-z_]+)"')
+    used = {m.group(1) for path in root.rglob("*.py") for m in pattern.finditer(path.read_text())}
+    declared = {name for spec in REGISTRY for name in spec.upstreams}
+    assert used
+    assert used <= declared, used - declared

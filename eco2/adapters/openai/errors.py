@@ -23,37 +23,37 @@ class ContentPolicyError(PermanentError):
     """OpenAI's safety system rejected the request (``content_policy_violation``)."""
 
 
-def translate(exc: BaseException, upstream: str = "openai") -> UpstreamError:
+def translate(exc: BaseException, label: str = "openai") -> UpstreamError:
     """Map an ``openai`` (or wrapping) exception to retryable or permanent."""
     if isinstance(exc, openai.APIStatusError):
-        return _status_error(exc, upstream)
+        return _status_error(exc, label)
     if isinstance(exc, openai.APITimeoutError):  # before APIConnectionError, its base class
-        return RetryableError(f"{upstream}: timed out")
+        return RetryableError(f"{label}: timed out")
     if isinstance(exc, openai.APIConnectionError):
-        return RetryableError(f"{upstream}: connection failed")
+        return RetryableError(f"{label}: connection failed")
     if isinstance(exc, openai.APIResponseValidationError | ValueError):
-        return PermanentError(f"{upstream}: malformed response")
-    return PermanentError(f"{upstream}: {type(exc).__name__}")
+        return PermanentError(f"{label}: malformed response")
+    return PermanentError(f"{label}: {type(exc).__name__}")
 
 
-def raise_translated(exc: BaseException, upstream: str = "openai") -> NoReturn:
+def raise_translated(exc: BaseException, label: str = "openai") -> NoReturn:
     """Raise ``translate(exc)``; an HTTP error is not chained to the SDK exception (its body may hold
     the key or the prompt, and a chained cause reaches logged tracebacks)."""
-    translated = translate(exc, upstream)
+    translated = translate(exc, label)
     if isinstance(exc, openai.APIStatusError):
         raise translated from None
     raise translated from exc
 
 
-def _status_error(exc: openai.APIStatusError, upstream: str) -> UpstreamError:
+def _status_error(exc: openai.APIStatusError, label: str) -> UpstreamError:
     status = exc.status_code
     code = str(exc.code or "")
     code = code if _CODE.match(code) else ""
     request = f" (request {exc.request_id})" if exc.request_id else ""
     if (status == 429 and code != "insufficient_quota") or status in (408, 409) or status >= 500:
         kind = "rate limited" if status == 429 else "server error" if status >= 500 else "try again"
-        return RetryableError(f"{upstream}: HTTP {status} {kind}{request}")
+        return RetryableError(f"{label}: HTTP {status} {kind}{request}")
     if code == "content_policy_violation":
-        return ContentPolicyError(f"{upstream}: HTTP {status} rejected by the content policy{request}")
+        return ContentPolicyError(f"{label}: HTTP {status} rejected by the content policy{request}")
     detail = _STATUS_WORDS.get(status, code)
-    return PermanentError(f"{upstream}: HTTP {status}" + (f" {detail}" if detail else "") + request)
+    return PermanentError(f"{label}: HTTP {status}" + (f" {detail}" if detail else "") + request)
