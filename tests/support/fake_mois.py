@@ -11,12 +11,12 @@ request is recorded. Script the next answers with :meth:`FakeMois.script`.
 from __future__ import annotations
 
 import json
-import threading
 import time
-from collections import deque
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.support.scripted_server import ScriptedServer
 
 PATH = "/1741000/household_waste_info/info"
 VALID_KEY = "mois-test-key+/="
@@ -164,45 +164,14 @@ def _envelope(code: str, message: str, rows: list[dict[str, Any]] | None, mode: 
     return {"response": response}
 
 
-class FakeMois(ThreadingHTTPServer):
+class FakeMois(ScriptedServer):
     """Run with ``with FakeMois() as server:``; ``server.base_url`` is ``ECO2_MOIS_BASE_URL``."""
 
-    daemon_threads = True
-
     def __init__(self, slow_s: float = 1.0) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.slow_s = slow_s
+        super().__init__(_Handler, slow_s)
         self.rows = [dict(row) for row in ROWS]
-        self.requests: list[dict[str, Any]] = []
-        self._modes: deque[str] = deque()
-        self.default_mode = "ok"
-        self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     @property
     def base_url(self) -> str:
         """The base URL the client is configured with (``/info`` is appended per call)."""
         return f"http://127.0.0.1:{self.server_address[1]}{PATH.rsplit('/', 1)[0]}"
-
-    def script(self, *modes: str) -> None:
-        """Answer the next requests with these modes (then ``default_mode``)."""
-        with self._lock:
-            self._modes.extend(modes)
-
-    def next_mode(self) -> str:
-        """The mode of the request being served."""
-        with self._lock:
-            return self._modes.popleft() if self._modes else self.default_mode
-
-    def record(self, path: str, params: dict[str, str], headers: dict[str, str]) -> None:
-        """Remember one request."""
-        with self._lock:
-            self.requests.append({"path": path, "params": params, "headers": headers})
-
-    def __enter__(self) -> FakeMois:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.shutdown()
-        self.server_close()

@@ -11,12 +11,12 @@ parameter, -10 quota). Script 5xx, a code inside a 200 body, a slow answer or a 
 from __future__ import annotations
 
 import json
-import threading
 import time
-from collections import deque
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from tests.support.scripted_server import ScriptedServer
 
 DATASET = "/api/15106385/v1/uddi:4977d714-dca6-4bda-a10f-9bed30e2ce9c"
 VALID_KEY = "keco-test-key+/="
@@ -125,45 +125,14 @@ class _Handler(BaseHTTPRequestHandler):
             pass  # the client gave up waiting (a scripted slow answer)
 
 
-class FakeOdcloud(ThreadingHTTPServer):
+class FakeOdcloud(ScriptedServer):
     """Run with ``with FakeOdcloud() as server:``; ``server.base_url`` is ``ECO2_ODCLOUD_BASE_URL``."""
 
-    daemon_threads = True
-
     def __init__(self, slow_s: float = 1.0) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.slow_s = slow_s
+        super().__init__(_Handler, slow_s)
         self.points = [dict(point) for point in POINTS]
-        self.requests: list[dict[str, Any]] = []
-        self._modes: deque[str] = deque()
-        self.default_mode = "ok"
-        self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     @property
     def base_url(self) -> str:
         """``https://api.odcloud.kr/api`` equivalent."""
         return f"http://127.0.0.1:{self.server_address[1]}/api"
-
-    def script(self, *modes: str) -> None:
-        """Answer the next requests with these modes (then ``default_mode``)."""
-        with self._lock:
-            self._modes.extend(modes)
-
-    def next_mode(self) -> str:
-        """The mode of the request being served."""
-        with self._lock:
-            return self._modes.popleft() if self._modes else self.default_mode
-
-    def record(self, path: str, params: dict[str, str], headers: dict[str, str]) -> None:
-        """Remember one request."""
-        with self._lock:
-            self.requests.append({"path": path, "params": params, "headers": headers})
-
-    def __enter__(self) -> FakeOdcloud:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.shutdown()
-        self.server_close()
