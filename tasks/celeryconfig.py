@@ -22,7 +22,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
     step_soft = float(settings.answer_timeout_s)
     longest = max([step_soft + HARD_LIMIT_GRACE_S, *(s.hard_timeout_s for s in REGISTRY)])
     # A message is redelivered when unacked for visibility_timeout: it must exceed every hard time limit
-    # and the deadline task's countdown, or running/delayed tasks would be executed twice.
+    # and the job timeout, or running tasks would be executed twice.
     if max(longest, settings.job_timeout_s) >= VISIBILITY_TIMEOUT_S:
         raise ConfigError("visibility timeout must exceed every task time limit and ECO2_JOB_TIMEOUT_S")
     routes: dict[str, dict[str, str]] = {name: {"queue": Queue.CHAT.value} for name in CHAT_TASKS}

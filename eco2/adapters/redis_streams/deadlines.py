@@ -3,7 +3,7 @@
 Why not a delayed Celery task per job: with the Redis broker every ETA task sits in a worker's memory
 until due and costs a message per chat. Here a job costs one ``ZADD`` when it starts and one ``ZREM`` when
 it ends; a sweeper in each worker claims overdue entries atomically (a lease, not a removal, so a sweeper
-that dies after claiming does not lose them) and hands them to the ``eco2.chat.deadline`` task.
+that dies after claiming does not lose them) and ends those jobs (``eco2.orchestrator.ending.JobEnding``).
 """
 
 from __future__ import annotations
