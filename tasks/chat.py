@@ -17,12 +17,15 @@ def chat_task(name: str) -> Callable[[Callable[..., str]], Task[Any, str]]:
     """The one decorator of every chat task: bound, on ``eco2.chat``, transient Redis errors retried.
 
     Everything else is turned into an ``error`` event by the service, so only ``StreamError`` (Redis
-    unreachable) is retried here, with jittered exponential backoff.
+    unreachable) is retried here, with jittered exponential backoff. The outcome a chat task returns is
+    for logs and Flower only: answers live in the job's stream and nobody waits on a chat task, so its
+    result (and ``STARTED`` state) is not stored, which saves two result-backend writes per task.
     """
     decorator: Callable[[Callable[..., str]], Task[Any, str]] = app.task(
         name=name,
         bind=True,
         queue="eco2.chat",
+        ignore_result=True,
         autoretry_for=(StreamError,),
         retry_backoff=1,
         retry_backoff_max=10,

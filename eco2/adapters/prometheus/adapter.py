@@ -13,10 +13,11 @@ import logging
 import re
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from types import TracebackType
 from typing import ParamSpec, TypeVar
 
-from prometheus_client import REGISTRY, CollectorRegistry
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
 
 from eco2.adapters.prometheus.definitions import ChatMetrics, create_metrics
 from eco2.domain.intents import Intent
@@ -61,6 +62,13 @@ def _safe(fn: Callable[P, None]) -> Callable[P, None]:
     return wrapper
 
 
+@dataclass(frozen=True, slots=True)
+class _TokenSeries:
+    tokens: Counter
+    interval: Histogram
+    latency: Histogram
+
+
 class StreamMetricsTracker:
     """Tracks one token stream (the article's class; see the module docstring for the fixes).
 
@@ -79,6 +87,7 @@ class StreamMetricsTracker:
         self._last_token_time: float | None = None
         self._token_count = 0
         self._active = False
+        self._series: _TokenSeries | None = None
 
     @_safe
     def start(self) -> None:
@@ -95,17 +104,18 @@ class StreamMetricsTracker:
         """One token: count it, observe the interval since the previous one and its write latency."""
         now = time.perf_counter()
         self._token_count += 1
-        self._m.stream_tokens.labels(node=self.node, status="success").inc()
+        series = self._token_series()
+        series.tokens.inc()
         if self._last_token_time is not None:
-            self._m.stream_token_interval.labels(provider=self.provider).observe(now - self._last_token_time)
+            series.interval.observe(now - self._last_token_time)
         if latency is not None:
-            self._m.stream_token_latency.labels(node=self.node).observe(latency)
+            series.latency.observe(latency)
         self._last_token_time = now
 
     @_safe
     def on_flush(self, tokens: int, seconds: float) -> None:
         """A coalesced write of ``tokens`` tokens: its Redis round trip is the token emission latency."""
-        self._m.stream_token_latency.labels(node=self.node).observe(seconds)
+        self._token_series().latency.observe(seconds)
 
     @_safe
     def on_reset(self) -> None:
@@ -125,6 +135,16 @@ class StreamMetricsTracker:
             self._m.stream_duration.labels(node=self.node, status=label).observe(duration)
         self._m.stream_token_count.labels(node=self.node).observe(self._token_count)
         self._m.stream_requests.labels(status=label).inc()
+
+    def _token_series(self) -> _TokenSeries:
+        """The per-token series, resolved on first use: ``labels()`` is a locked lookup, not paid per token."""
+        if self._series is None:
+            self._series = _TokenSeries(
+                self._m.stream_tokens.labels(node=self.node, status="success"),
+                self._m.stream_token_interval.labels(provider=self.provider),
+                self._m.stream_token_latency.labels(node=self.node),
+            )
+        return self._series
 
     def __enter__(self) -> StreamMetricsTracker:
         self.start()

@@ -33,12 +33,16 @@ class Flusher:
     def schedule(self, target: Flushable, deadline: float) -> None:
         """Flush ``target`` at ``deadline`` (``time.monotonic()`` seconds)."""
         with self._cond:
-            heapq.heappush(self._heap, (deadline, next(self._counter), target))
+            entry = (deadline, next(self._counter), target)
+            heapq.heappush(self._heap, entry)
             if self._thread is None or not self._thread.is_alive():
                 # Started lazily so that it is created in the worker child, after any fork.
                 self._thread = threading.Thread(target=self._run, name="eco2-token-flusher", daemon=True)
                 self._thread.start()
-            self._cond.notify()
+            if self._heap[0] is entry:
+                # Wake the thread only when its next deadline moved earlier: windows are all the same
+                # length, so usually it did not, and a wake-up would only steal the GIL from the task.
+                self._cond.notify()
 
     def _run(self) -> None:
         while True:
