@@ -33,6 +33,7 @@ class CeleryDispatcher:
         """Send the round as ``chord(subagents)(continue)`` with an error callback."""
         job_kwargs = job.to_dict()
         sent_at = time.time()
+        shown = _shown(job, round_no)
         header = []
         for name in subagents:
             spec = spec_for(name)
@@ -43,16 +44,22 @@ class CeleryDispatcher:
                     queue=spec.queue.value,
                     soft_time_limit=spec.timeout_s,
                     time_limit=spec.hard_timeout_s,
+                    kwargsrepr=shown,
                 )
             )
         body = self._app.signature(
-            TASK_CONTINUE, kwargs={"job": job_kwargs, "round_no": round_no}, queue=Queue.CHAT.value
+            TASK_CONTINUE,
+            kwargs={"job": job_kwargs, "round_no": round_no},
+            queue=Queue.CHAT.value,
+            argsrepr=f"[{len(subagents)} subagent results]",
+            kwargsrepr=shown,
         )
         body.on_error(
             self._app.signature(
                 TASK_ROUND_FAILED,
                 kwargs={"job": job_kwargs, "round_no": round_no, "subagents": list(subagents)},
                 queue=Queue.CHAT.value,
+                kwargsrepr=shown,
             )
         )
         chord(header, app=self._app)(body)
@@ -67,4 +74,19 @@ class CeleryDispatcher:
 
     def enqueue_chat(self, kwargs: Mapping[str, Any]) -> None:
         """Enqueue a job by its public task name, exactly as an external backend does."""
-        self._app.send_task(TASK_PROCESS, kwargs=dict(kwargs), queue=Queue.CHAT.value)
+        self._app.send_task(
+            TASK_PROCESS,
+            kwargs=dict(kwargs),
+            queue=Queue.CHAT.value,
+            kwargsrepr=repr({"job_id": kwargs.get("job_id")}),
+        )
+
+
+def _shown(job: JobRef, round_no: int) -> str:
+    """What task events (Flower, celery-exporter, logs) show of eco2's own messages: ids, never content.
+
+    Celery puts ``repr(kwargs)`` into every task event by default; for these messages that would be the
+    user's message, location and user id, and (in the continuation's arguments) every subagent's result.
+    Building the short form also spares the sender a ``saferepr`` of each message.
+    """
+    return repr({"job_id": job.job_id, "round": round_no})

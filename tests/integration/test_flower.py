@@ -207,3 +207,31 @@ def test_persistent_mode_keeps_state_under_the_state_dir(module_redis_url: str, 
     persistent.stop()  # SIGTERM: Flower saves its state on the way out
     assert persistent.proc.returncode == 0, persistent.log()
     assert list(state.glob("flower.db*")), persistent.log()
+
+
+def test_task_events_show_ids_not_the_users_content(flower: Flower, worker: Worker, backend: Celery) -> None:
+    """eco2's own messages (subagents, continuation) carry the message, location and results in kwargs;
+    the task events Flower stores must show only the job id and round."""
+    job_id = f"it-{uuid.uuid4().hex[:12]}"
+    marker = f"q{uuid.uuid4().hex[:8]}"
+    kwargs = {
+        "job_id": job_id,
+        "message": f"페트병 어떻게 버려? {marker}",
+        "user_location": {"latitude": 37.5123, "longitude": 126.9876},
+    }
+    backend.send_task("eco2.chat.process", kwargs=kwargs, queue="eco2.chat")
+    deadline = time.monotonic() + 60
+    own: list[dict[str, object]] = []
+    while time.monotonic() < deadline:
+        tasks = flower.get("/api/tasks").json().values()
+        own = [t for t in tasks if job_id in str(t.get("kwargs")) and t.get("name") != "eco2.chat.process"]
+        if any(t.get("name") == "eco2.chat.continue" and t.get("state") == "SUCCESS" for t in own):
+            break
+        time.sleep(0.5)
+    names = {str(t.get("name")) for t in own}
+    assert "eco2.chat.continue" in names, f"continuation not seen: {own}\n{flower.log()}"
+    assert any(name.startswith("eco2.subagent.") for name in names), own
+    for task in own:
+        shown = f"{task.get('args')} {task.get('kwargs')}"
+        assert marker not in shown and "37.5123" not in shown and "126.9876" not in shown, task
+        assert task.get("kwargs") == repr({"job_id": job_id, "round": 1}), task
