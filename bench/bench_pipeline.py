@@ -3,7 +3,8 @@
 Prints
   1. chat latency p50/p99 (send -> terminal event read by a client) next to a raw chord of the same fan-out
      width (entry task -> chord of no-ops -> callback writes one stream entry), interleaved;
-  2. chats/s (x tasks per chat) next to raw no-op tasks/s through the same worker;
+  2. chats/s (x tasks per chat) next to raw no-op tasks/s through the same worker, and raw chords/s of
+     the same shape (how much of the gap is Celery's chord itself);
   3. the cost per token write: one XADD per token (the original's way, plus the full-answer snapshot),
      eco2's writer flushing every token, and eco2's 20 ms coalescing.
 
@@ -66,7 +67,8 @@ def latency(backend: Celery, client: redis.Redis, n: int) -> tuple[list[float], 
     return chat[3:], raw[3:]  # the first few warm caches and connections
 
 
-def throughput(backend: Celery, client: redis.Redis, chats: int) -> tuple[float, float]:
+def throughput(backend: Celery, client: redis.Redis, chats: int) -> tuple[float, float, float]:
+    """chats/s, raw no-op tasks/s, and (for context) raw chords/s of the chat's shape."""
     jobs = [f"tp-{i}-{uuid.uuid4().hex[:6]}" for i in range(chats)]
     t0 = time.perf_counter()
     for job in jobs:
@@ -74,6 +76,12 @@ def throughput(backend: Celery, client: redis.Redis, chats: int) -> tuple[float,
     for job in jobs:
         wait_stream(client, f"eco2:chat:{job}:events", {b"done", b"error"}, timeout=300)
     chats_per_s = chats / (time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    for job in jobs:
+        backend.send_task("bench.raw_start", kwargs={"job_id": job, "width": WIDTH}, queue="eco2.chat")
+    for job in jobs:
+        wait_stream(client, f"bench:raw:{job}", {b"done"}, timeout=300)
+    chords_per_s = chats / (time.perf_counter() - t0)
     tasks = chats * TASKS_PER_CHAT
     client.delete("bench:count")
     t0 = time.perf_counter()
@@ -82,7 +90,7 @@ def throughput(backend: Celery, client: redis.Redis, chats: int) -> tuple[float,
     while int(client.get("bench:count") or 0) < tasks:
         time.sleep(0.005)
     raw_per_s = tasks / (time.perf_counter() - t0)
-    return chats_per_s, raw_per_s
+    return chats_per_s, raw_per_s, chords_per_s
 
 
 def token_costs(url: str, tokens: int = 2000) -> dict[str, float]:
@@ -191,7 +199,7 @@ def main() -> None:
             backend = Celery(broker=server.url)
             client = redis.Redis.from_url(server.url)
             chat, raw = latency(backend, client, args.chats)
-            chats_s, raw_s = throughput(backend, client, args.throughput_chats)
+            chats_s, raw_s, chords_s = throughput(backend, client, args.throughput_chats)
         costs = token_costs(server.url)
         own, graph = in_process_cost(server.url, state)
     p50c, p99c, p50r, p99r = pct(chat, 0.5), pct(chat, 0.99), pct(raw, 0.5), pct(raw, 0.99)
@@ -201,6 +209,10 @@ def main() -> None:
     print(f"latency  ratio p50 {p50c / p50r:.2f}  p99 {p99c / p99r:.2f}   (goal <= 1.3)")
     print(f"throughput chats/s {chats_s:7.1f}  x {TASKS_PER_CHAT} tasks = {chats_s * TASKS_PER_CHAT:7.1f} tasks/s")
     print(f"throughput raw no-op tasks/s {raw_s:7.1f}   ratio {chats_s * TASKS_PER_CHAT / raw_s:.2f} (goal >= 0.7)")
+    print(
+        f"throughput raw chords/s {chords_s:7.1f}  x {TASKS_PER_CHAT} = {chords_s * TASKS_PER_CHAT:7.1f} tasks/s"
+        f"   ratio {chords_s * TASKS_PER_CHAT / raw_s:.2f} (context: Celery's own chord cost, no eco2 code)"
+    )
     for label, seconds in costs.items():
         print(f"token write  {seconds * 1e6:8.1f} us  {label}")
     print(f"eco2's own work per chat, in process, no Celery: {own * 1000:.1f} ms (LangGraph {graph * 1000:.1f} ms)")
