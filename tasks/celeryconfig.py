@@ -13,7 +13,7 @@ from eco2.config import Settings
 from eco2.errors import ConfigError
 from eco2.subagents.registry import ALL_QUEUES, HARD_LIMIT_GRACE_S, REGISTRY, Queue
 
-CHAT_TASKS = ("eco2.chat.process", "eco2.chat.continue", "eco2.chat.round_failed")
+CHAT_TASKS = ("eco2.chat.process", "eco2.chat.continue", "eco2.chat.round_failed", "eco2.chat.close_trace")
 VISIBILITY_TIMEOUT_S = 3600
 
 

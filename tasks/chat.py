@@ -60,3 +60,9 @@ def round_failed(
 ) -> str:
     """Chord error callback: a subagent task died (e.g. hard time limit); continue without the round."""
     return container().service.round_failed(JobRef.from_dict(job), round_no, subagents, type(exc).__name__)
+
+
+@chat_task("eco2.chat.close_trace")
+def close_trace(self: Task[Any, str], *, job: dict[str, Any], outcome: str, error: str = "") -> str:
+    """End the root run of a job the deadline sweeper ended (the worker's main process has no tracer)."""
+    return container().service.close_trace(JobRef.from_dict(job), outcome, error)

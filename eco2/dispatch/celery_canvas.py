@@ -20,6 +20,7 @@ from eco2.subagents.registry import Queue, spec_for
 TASK_PROCESS = "eco2.chat.process"
 TASK_CONTINUE = "eco2.chat.continue"
 TASK_ROUND_FAILED = "eco2.chat.round_failed"
+TASK_CLOSE_TRACE = "eco2.chat.close_trace"
 
 
 class CeleryDispatcher:
@@ -79,6 +80,15 @@ class CeleryDispatcher:
             kwargs=dict(kwargs),
             queue=Queue.CHAT.value,
             kwargsrepr=repr({"job_id": kwargs.get("job_id")}),
+        )
+
+    def close_trace(self, job: JobRef, outcome: str, error: str) -> None:
+        """Send ``eco2.chat.close_trace``: a pool process ends the root run (it has the tracing client)."""
+        self._app.send_task(
+            TASK_CLOSE_TRACE,
+            kwargs={"job": job.to_dict(), "outcome": outcome, "error": error},
+            queue=Queue.CHAT.value,
+            kwargsrepr=repr({"job_id": job.job_id, "outcome": outcome}),
         )
 
 

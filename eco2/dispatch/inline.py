@@ -23,6 +23,8 @@ class _Service(Protocol):
 
     def expire(self, job: JobRef) -> str: ...
 
+    def close_trace(self, job: JobRef, outcome: str, error: str) -> str: ...
+
 
 class InlineDispatcher:
     """Implements ``DispatchPort`` in the calling process."""
@@ -65,6 +67,10 @@ class InlineDispatcher:
     def enqueue_chat(self, kwargs: Mapping[str, Any]) -> None:
         """Start a waiting job right away."""
         self._svc().accept((), kwargs)
+
+    def close_trace(self, job: JobRef, outcome: str, error: str) -> None:
+        """This process has the tracing client: end the root run now."""
+        self._svc().close_trace(job, outcome, error)
 
     def close(self) -> None:
         """Cancel timers and stop the pool."""

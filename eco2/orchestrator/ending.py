@@ -74,5 +74,13 @@ class JobEnding:
             self._dispatcher.cancel_deadline(job)
             return "finished"
         events = self._events.open(job.job_id, job.traceparent)
-        self.fail(job, events, "timeout", f"the job did not finish within {self.job_timeout_s:g}s")
+        message = f"the job did not finish within {self.job_timeout_s:g}s"
+        if not self.fail(job, events, "timeout", message):
+            return "finished"  # it ended between the check and the write: its own step closed its trace
+        if job.root_run is not None:
+            try:
+                self._dispatcher.close_trace(job, "timeout", f"timeout: {message}")
+            except Exception:
+                # The job has ended for its reader; only its trace stays open. Never fail the sweep for it.
+                log.warning("could not ask for the trace of job %s to be closed", job.job_id, exc_info=True)
         return "expired"

@@ -122,11 +122,16 @@ class ChatService:
         return self.resume(job, round_no, failed)
 
     def expire(self, job: JobRef) -> str:
-        """The job's deadline passed: end it with a timeout error unless it already ended."""
-        outcome = self.ending.expire(job)
-        if outcome == "expired":
-            self._end_trace(job, "timeout", error="the job ran over its deadline")
-        return outcome
+        """The job's deadline passed: end it with a timeout error unless it already ended.
+
+        The ending asks the dispatcher to close the job's trace, as the sweeper's does (see ``close_trace``).
+        """
+        return self.ending.expire(job)
+
+    def close_trace(self, job: JobRef, outcome: str, error: str) -> str:
+        """End the root run of a job that was ended elsewhere (the deadline sweeper has no tracing client)."""
+        self._end_trace(job, outcome, error=error or None)
+        return "closed" if job.root_run is not None else "untraced"
 
     # -- internals -------------------------------------------------------------------------------
     def _config(self, job: JobRef, intent: str | None = None) -> RunnableConfig:
@@ -159,13 +164,13 @@ class ChatService:
         except StreamError:
             raise  # transient: the task layer retries, the stream stays consistent
         except self._timeout_errors:
-            self.ending.fail(job, events, "timeout", "a pipeline step ran over its time limit")
-            self._end_trace(job, "timeout", intent, "a pipeline step ran over its time limit")
+            if self.ending.fail(job, events, "timeout", "a pipeline step ran over its time limit"):
+                self._end_trace(job, "timeout", intent, "a pipeline step ran over its time limit")
             return "timeout"
         except Exception as exc:
             log.exception("job %s failed", job.job_id)
-            self.ending.fail(job, events, "internal_error", "the chat pipeline failed; please try again")
-            self._end_trace(job, "failed", intent, f"internal_error: {type(exc).__name__}")
+            if self.ending.fail(job, events, "internal_error", "the chat pipeline failed; please try again"):
+                self._end_trace(job, "failed", intent, f"internal_error: {type(exc).__name__}")
             return "failed"
         interrupts = out.get("__interrupt__")
         if not interrupts:
@@ -185,8 +190,8 @@ class ChatService:
         intent = intents[0] if intents else "general"
         closed = state.get("closed_failure")
         if closed:
-            self.ending.fail(job, events, "subagent_failed", f"a required step failed: {closed}", intent)
-            self._end_trace(job, "failed", intent, f"subagent_failed: {closed}")
+            if self.ending.fail(job, events, "subagent_failed", f"a required step failed: {closed}", intent):
+                self._end_trace(job, "failed", intent, f"subagent_failed: {closed}")
             return "failed"
         results = {name: SubagentResult.from_dict(raw) for name, raw in state.get("results", {}).items()}
         partial = routing.required_missing(intents, results)
@@ -204,14 +209,16 @@ class ChatService:
             },
         }
         data.update(_extras(results))
-        if events.done(data):
-            provider = str(state.get("answer_provider", "") or "none")
-            self._metrics.track_request(intent, "partial" if partial else "success", provider, _since(job))
-            if partial:
-                self._metrics.track_partial(intent)
-            self.ending.end(job, True)
-        else:
+        if not events.done(data):
+            # Ended already (e.g. timed out while answering): whoever wrote its terminal event closes the
+            # trace, so a late answer cannot turn a recorded timeout into a success.
             self.ending.end(job, False)
+            return "done"
+        provider = str(state.get("answer_provider", "") or "none")
+        self._metrics.track_request(intent, "partial" if partial else "success", provider, _since(job))
+        if partial:
+            self._metrics.track_partial(intent)
+        self.ending.end(job, True)
         self._end_trace(job, "partial" if partial else "success", intent)
         return "done"
 

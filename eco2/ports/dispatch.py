@@ -69,3 +69,7 @@ class DispatchPort(Protocol):
     def enqueue_chat(self, kwargs: Mapping[str, Any]) -> None:
         """Enqueue a chat job (a job that waited behind its session)."""
         ...
+
+    def close_trace(self, job: JobRef, outcome: str, error: str) -> None:
+        """Have a process with the tracing client end the job's root run (the sweeper has no such client)."""
+        ...

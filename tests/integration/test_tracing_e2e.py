@@ -40,6 +40,13 @@ def tracing_env(url: str, state: Any, **extra: str) -> dict[str, str]:
     )
 
 
+def langsmith_env(url: str, state: Any, endpoint: str, **extra: str) -> dict[str, str]:
+    """Native LangSmith mode, reporting to ``endpoint`` with the test's secret key."""
+    return tracing_env(
+        url, state, LANGSMITH_TRACING="true", LANGSMITH_API_KEY=SECRET, LANGSMITH_ENDPOINT=endpoint, **extra
+    )
+
+
 def send_chat(url: str, headers: dict[str, str] | None = None) -> tuple[str, str, list[dict[str, str]]]:
     """Enqueue as an existing backend does; returns the job id, its session and its stream entries."""
     job_id, session = f"tr-{uuid.uuid4().hex[:10]}", f"sess-{uuid.uuid4().hex[:6]}"
@@ -129,13 +136,7 @@ def ls_worker(
     module_redis_url: str, tmp_path_factory: pytest.TempPathFactory, langsmith: FakeLangSmith
 ) -> Iterator[Worker]:
     """Native mode: runs go to LangSmith only."""
-    env = tracing_env(
-        module_redis_url,
-        tmp_path_factory.mktemp("state"),
-        LANGSMITH_TRACING="true",
-        LANGSMITH_API_KEY=SECRET,
-        LANGSMITH_ENDPOINT=langsmith.url,
-    )
+    env = langsmith_env(module_redis_url, tmp_path_factory.mktemp("state"), langsmith.url)
     with Worker(env, concurrency=2, log_path=tmp_path_factory.mktemp("logs") / "worker.log") as running:
         yield running
 
@@ -274,3 +275,37 @@ class TestTelemetryDown:
             assert data["_type"] == "done"
             assert data["intent"] == "waste"
         assert SECRET not in dead_worker.log_path.read_text(errors="replace")
+
+
+class TestDeadline:
+    """A job ended by the deadline sweeper (a worker's main process, which has no tracing client)."""
+
+    def test_its_root_run_ends_as_a_timeout_and_stays_one_after_the_late_answer(
+        self, module_redis_url: str, tmp_path_factory: pytest.TempPathFactory
+    ) -> None:
+        with FakeLangSmith() as server:
+            env = langsmith_env(
+                module_redis_url,
+                tmp_path_factory.mktemp("state"),
+                server.url,
+                ECO2_JOB_TIMEOUT_S="5",
+                ECO2_TEST_ANSWER_PIECES="40",
+                ECO2_TEST_ANSWER_DELAY_S="0.2",  # an 8 s answer: the 5 s deadline passes while it streams
+            )
+            logs = tmp_path_factory.mktemp("logs") / "worker.log"
+            with Worker(env, app="tests.support.fault_app", concurrency=2, log_path=logs):
+                job_id, _session, entries = send_chat(module_redis_url)
+                assert terminal(entries)["code"] == "timeout"
+
+                def root_ended(runs: dict[str, dict[str, Any]]) -> bool:
+                    return any(r.get("name") == f"chat:{job_id}" and r.get("end_time") for r in runs.values())
+
+                def late_answer_ended(runs: dict[str, dict[str, Any]]) -> bool:
+                    steps = [r for r in chat_runs(runs, job_id) if r.get("name") == "orchestrator"]
+                    return len(steps) == 2 and all(r.get("end_time") for r in steps)
+
+                server.wait_for(root_ended, timeout_s=20)
+                runs = chat_runs(server.wait_for(late_answer_ended, timeout_s=30), job_id)
+        (root,) = [r for r in runs if r["name"] == f"chat:{job_id}"]
+        assert root["outputs"]["outcome"] == "timeout"
+        assert "timeout" in str(root.get("error"))

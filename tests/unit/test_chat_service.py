@@ -241,3 +241,50 @@ def test_an_empty_result_with_advice_is_shown() -> None:
     container, events = build(subagents=subs)
     container.service.accept((), {"job_id": "j1", "message": "근처 폐건전지"})
     assert advice in done_data(events, "j1")["answer"]
+
+
+def test_a_timed_out_job_keeps_its_timeout_in_the_trace_when_the_answer_finishes_late() -> None:
+    """The deadline closes the root run as a timeout; the late answer must not close it again as a success."""
+    from eco2.adapters.noop.telemetry import NoOpTelemetryConfig
+    from eco2.orchestrator.service import ChatService
+
+    root = "20250101T000000000000Z" + "0" * 32
+
+    class RecordingTelemetry(NoOpTelemetryConfig):
+        def __init__(self) -> None:
+            self.ended: list[tuple[str, dict[str, Any], str | None]] = []
+
+        def is_enabled(self) -> bool:
+            return True
+
+        def start_trace(self, config: Any, inputs: Any) -> str | None:
+            return root
+
+        def end_trace(self, root: str, config: Any, outputs: Any, error: str | None = None) -> None:
+            self.ended.append((root, dict(outputs), error))
+
+    class ParkedThenTracing:
+        """Parks the round (the test resumes it by hand); closes traces through the service, like Celery."""
+
+        service: ChatService
+
+        def fan_out(self, *a: Any) -> None: ...
+        def schedule_deadline(self, *a: Any) -> None: ...
+        def cancel_deadline(self, *a: Any) -> None: ...
+        def enqueue_chat(self, *a: Any) -> None: ...
+
+        def close_trace(self, job: JobRef, outcome: str, error: str) -> None:
+            self.service.close_trace(job, outcome, error)
+
+    container, events = build()
+    telemetry, dispatcher = RecordingTelemetry(), ParkedThenTracing()
+    service = ChatService(container.graph, events, dispatcher, container.sessions, telemetry=telemetry)
+    dispatcher.service = service
+    service.accept((), {"job_id": "late", "message": "페트병"})
+    job = JobRef("late", "job:late", root_run=root)
+    assert service.expire(job) == "expired"
+    assert [(outputs["outcome"], error is not None) for _, outputs, error in telemetry.ended] == [("timeout", True)]
+    ok = [{"name": n, "status": "ok", "summary": f"{n} 결과"} for n in ("waste_rag", "weather")]
+    service.resume(job, 1, ok)  # the answer arrives after the deadline: the job has already ended
+    assert [outputs["outcome"] for _, outputs, _ in telemetry.ended] == ["timeout"]
+    assert entries(events, "late")[-1]["type"] == "error"
