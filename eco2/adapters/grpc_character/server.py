@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -39,6 +40,18 @@ MAX_COUNT = 1000
 
 _ACTION_NAMES = dict(zip((1, 2, 3), REWARD_ACTIONS, strict=True))
 _ACTION_LABELS = {"correct_disposal": "올바른 분리배출", "image_scan": "사진 인식", "quiz_answer": "퀴즈 정답"}
+
+
+def _character(entry: CharacterEntry) -> dict[str, Any]:
+    """The character fields shared by the by-match and default responses."""
+    return {
+        "character_name": entry.name,
+        "character_type": entry.character_type,
+        "character_dialog": entry.dialog[0],
+        "match_label": entry.match_label,
+        "character_code": entry.code,
+        "profile": _profile(entry),
+    }
 
 
 def _profile(entry: CharacterEntry) -> pb.CharacterProfile:
@@ -69,29 +82,13 @@ class CharacterServicer(pb_grpc.CharacterServiceServicer):
         entry = self._catalogue.by_label(label)
         if entry is None:
             return pb.GetCharacterByMatchResponse(found=False, match_label=label)
-        return pb.GetCharacterByMatchResponse(
-            found=True,
-            character_name=entry.name,
-            character_type=entry.character_type,
-            character_dialog=entry.dialog[0],
-            match_label=entry.match_label,
-            character_code=entry.code,
-            profile=_profile(entry),
-        )
+        return pb.GetCharacterByMatchResponse(found=True, **_character(entry))
 
     def GetDefaultCharacter(  # noqa: N802 - the name is the RPC's, set by the generated base class
         self, request: pb.GetDefaultCharacterRequest, context: grpc.ServicerContext
     ) -> pb.GetDefaultCharacterResponse:
         """The representative character."""
-        entry = self._catalogue.default
-        return pb.GetDefaultCharacterResponse(
-            character_name=entry.name,
-            character_type=entry.character_type,
-            character_dialog=entry.dialog[0],
-            match_label=entry.match_label,
-            character_code=entry.code,
-            profile=_profile(entry),
-        )
+        return pb.GetDefaultCharacterResponse(**_character(self._catalogue.default))
 
     def GetCharacterReward(  # noqa: N802 - the name is the RPC's, set by the generated base class
         self, request: pb.GetCharacterRewardRequest, context: grpc.ServicerContext
