@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -28,6 +27,18 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def stop_process(proc: subprocess.Popen[bytes], timeout_s: float) -> int | None:
+    """SIGTERM, wait up to ``timeout_s``, then SIGKILL and reap. Returns the exit code."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+    return proc.returncode
 
 
 class LocalRedis:
@@ -71,12 +82,7 @@ class LocalRedis:
 
     def stop(self) -> None:
         """Stop the server and remove its directory."""
-        if self._proc.poll() is None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
+        stop_process(self._proc, 10)
         shutil.rmtree(self._dir, ignore_errors=True)
 
     def __enter__(self) -> LocalRedis:
@@ -151,15 +157,9 @@ class Worker:
 
     def stop(self, timeout_s: float = 30) -> int | None:
         """Warm shutdown (SIGTERM), then SIGKILL if it hangs. Returns the exit code."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout_s)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+        code = stop_process(self.proc, timeout_s)
         self._log.close()
-        return self.proc.returncode
+        return code
 
     def __enter__(self) -> Worker:
         return self

@@ -15,7 +15,7 @@ import pytest
 import requests
 from celery import Celery
 
-from eco2.localrun import Worker, free_port
+from eco2.localrun import Worker, free_port, stop_process
 from tests.conftest import worker_env
 
 pytestmark = [pytest.mark.redis, pytest.mark.workers]
@@ -86,13 +86,7 @@ class Flower:
 
     def stop(self) -> None:
         """SIGTERM, then SIGKILL if it hangs."""
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+        stop_process(self.proc, 15)
         self._log.close()
 
 

@@ -12,7 +12,7 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from eco2.cli.exporter import EXPORTER_VERSION, ensure_venv
-from eco2.localrun import free_port
+from eco2.localrun import free_port, stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -92,11 +92,5 @@ class Exporter:
 
     def stop(self) -> None:
         """SIGTERM, then SIGKILL if it hangs."""
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+        stop_process(self.proc, 15)
         self._log.close()

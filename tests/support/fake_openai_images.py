@@ -22,12 +22,12 @@ import base64
 import binascii
 import contextlib
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from tests.support.image_server import tiny_png
+from tests.support.scripted_server import ScriptedServer
 
 API_KEY = "sk-test-fake-openai-images-0123456789"
 
@@ -128,7 +128,7 @@ class _Handler(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(length) or b"{}")
         self.server.record(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
         given = self.headers.get("Authorization", "").removeprefix("Bearer ")
-        kind = self.server.next_kind()
+        kind = self.server.next_mode()
         if given != self.server.api_key or kind == "unauthorized":
             message = f"Incorrect API key provided: {given}. You can find your API key at https://platform.openai.com."
             self._error(
@@ -228,15 +228,15 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(data)
 
 
-class FakeOpenAIImages(ThreadingHTTPServer):
-    """Run with ``with FakeOpenAIImages() as server:``; ``server.base_url`` is the ``OPENAI_BASE_URL``."""
+class FakeOpenAIImages(ScriptedServer):
+    """Run with ``with FakeOpenAIImages() as server:``; ``server.base_url`` is the ``OPENAI_BASE_URL``.
 
-    daemon_threads = True
+    ``script()`` makes the next requests behave as the given kinds (then ``ok``).
+    """
 
     def __init__(self, api_key: str = API_KEY) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(_Handler, slow_s=2.0)
         self.api_key = api_key
-        self.requests: list[dict[str, Any]] = []
         self.vision_answer: dict[str, Any] = {
             "is_waste": True,
             "item": "페트병",
@@ -255,35 +255,13 @@ class FakeOpenAIImages(ThreadingHTTPServer):
         }
         self.image_mode = "url"
         """``url`` or ``b64``: how successful image generations answer."""
-        self.slow_s = 2.0
-        self._script: list[str] = []
-        self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self.serve_forever, args=(0.05,), daemon=True)
 
     @property
     def base_url(self) -> str:
         """The URL to give the OpenAI client."""
         return f"http://127.0.0.1:{self.server_address[1]}/v1"
 
-    def script(self, *kinds: str) -> None:
-        """Make the next ``len(kinds)`` requests behave as ``kinds`` (then back to normal)."""
-        with self._lock:
-            self._script.extend(kinds)
-
-    def next_kind(self) -> str:
-        """The scripted behaviour of the request being served (``ok`` when nothing is scripted)."""
-        with self._lock:
-            return self._script.pop(0) if self._script else "ok"
-
-    def record(self, path: str, headers: dict[str, str], body: dict[str, Any]) -> None:
-        """Remember one request (header names lower-cased)."""
+    def record(self, path: str, headers: dict[str, str], body: dict[str, Any]) -> None:  # type: ignore[override]
+        """Remember one request (header names lower-cased; a JSON body, not query parameters)."""
         with self._lock:
             self.requests.append({"path": path, "headers": headers, "body": body})
-
-    def __enter__(self) -> FakeOpenAIImages:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.shutdown()
-        self.server_close()

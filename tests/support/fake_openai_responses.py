@@ -16,11 +16,11 @@ failed``). Requests are recorded (``requests``), headers (lower-cased names) inc
 from __future__ import annotations
 
 import json
-import threading
 import time
-from collections import deque
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.support.scripted_server import ScriptedServer
 
 PAGES = (
     ("환경부 분리배출 안내", "https://www.me.go.kr/home/web/main.do"),
@@ -136,7 +136,7 @@ class _Handler(BaseHTTPRequestHandler):
         if not any(tool.get("type") == "web_search" for tool in body.get("tools", [])):
             self._error(400, "This test server only answers web_search requests.", "invalid_value")
             return
-        self._scripted(self.server.next_behaviour(), body)
+        self._scripted(self.server.next_mode(), body)
 
     def _scripted(self, behaviour: str, body: dict[str, Any]) -> None:
         query = str(body["input"])
@@ -181,43 +181,22 @@ class _Handler(BaseHTTPRequestHandler):
             pass
 
 
-class FakeResponses(ThreadingHTTPServer):
-    """Run with ``with FakeResponses(api_key) as server:``; ``server.base_url`` is the ``OPENAI_BASE_URL``."""
+class FakeResponses(ScriptedServer):
+    """Run with ``with FakeResponses(api_key) as server:``; ``server.base_url`` is the ``OPENAI_BASE_URL``.
 
-    daemon_threads = True
+    ``script()`` queues behaviours for the next requests (then ``ok``).
+    """
 
     def __init__(self, api_key: str = "sk-test-fake-responses-key-0001") -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(_Handler)
         self.api_key = api_key
-        self.requests: list[dict[str, Any]] = []
-        self._behaviours: deque[str] = deque()
-        self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     @property
     def base_url(self) -> str:
         """The base URL to give the OpenAI client (it appends ``/responses``)."""
         return f"http://127.0.0.1:{self.server_address[1]}/v1"
 
-    def script(self, *behaviours: str) -> None:
-        """What the next requests get, in order; afterwards requests get ``ok``."""
-        with self._lock:
-            self._behaviours.extend(behaviours)
-
-    def next_behaviour(self) -> str:
-        """The behaviour of the request being served."""
-        with self._lock:
-            return self._behaviours.popleft() if self._behaviours else "ok"
-
-    def record(self, path: str, headers: dict[str, str], body: dict[str, Any]) -> None:
-        """Remember one request."""
+    def record(self, path: str, headers: dict[str, str], body: dict[str, Any]) -> None:  # type: ignore[override]
+        """Remember one request (a JSON body, not query parameters)."""
         with self._lock:
             self.requests.append({"path": path, "headers": headers, "body": body})
-
-    def __enter__(self) -> FakeResponses:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.shutdown()
-        self.server_close()

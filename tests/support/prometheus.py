@@ -12,7 +12,7 @@ from typing import Any
 
 import requests
 
-from eco2.localrun import free_port
+from eco2.localrun import free_port, stop_process
 
 
 class LocalPrometheus:
@@ -81,9 +81,5 @@ class LocalPrometheus:
 
     def stop(self) -> None:
         """Stop the server and remove its data."""
-        self._proc.terminate()
-        try:
-            self._proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self._proc.kill()
+        stop_process(self._proc, 10)
         shutil.rmtree(self._dir, ignore_errors=True)
