@@ -232,7 +232,7 @@ def bootstrap_inline(
 
     settings = settings or Settings.from_env()
     events = MemoryEvents(listener)
-    metrics = overrides.get("metrics") or default_metrics(settings)
+    metrics = overrides["metrics"] = overrides.get("metrics") or default_metrics(settings)
     implementations = overrides.pop("subagents", None) or default_subagents(settings, metrics)
     overrides["telemetry"] = overrides.get("telemetry") or default_telemetry(settings)
     runner = SubagentRunner(implementations, events, metrics=metrics, telemetry=overrides["telemetry"])

@@ -303,8 +303,3 @@ class Settings:
     def use_openai(self) -> bool:
         """Whether the OpenAI adapters are chosen (a key exists and the provider is not forced offline)."""
         return self.openai_api_key is not None and self.llm_provider != "offline"
-
-
-def flag(environ: Mapping[str, str], name: str, default: bool = False) -> bool:
-    """Parse a boolean environment flag the same way settings do (for the few start-up switches)."""
-    return _bool(environ, name, default)

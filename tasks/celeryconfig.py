@@ -10,10 +10,11 @@ from typing import Any
 from kombu.entity import Queue as KombuQueue
 
 from eco2.config import Settings
+from eco2.dispatch.celery_canvas import TASK_CLOSE_TRACE, TASK_CONTINUE, TASK_PROCESS, TASK_ROUND_FAILED
 from eco2.errors import ConfigError
 from eco2.subagents.registry import ALL_QUEUES, HARD_LIMIT_GRACE_S, REGISTRY, Queue
 
-CHAT_TASKS = ("eco2.chat.process", "eco2.chat.continue", "eco2.chat.round_failed", "eco2.chat.close_trace")
+CHAT_TASKS = (TASK_PROCESS, TASK_CONTINUE, TASK_ROUND_FAILED, TASK_CLOSE_TRACE)
 VISIBILITY_TIMEOUT_S = 3600
 
 

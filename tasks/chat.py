@@ -7,8 +7,10 @@ from typing import Any
 
 from celery import Task
 
+from eco2.dispatch.celery_canvas import TASK_CLOSE_TRACE, TASK_CONTINUE, TASK_PROCESS, TASK_ROUND_FAILED
 from eco2.errors import StreamError
 from eco2.ports.dispatch import JobRef
+from eco2.subagents.registry import Queue
 from tasks.app import app
 from tasks.runtime import container
 
@@ -24,7 +26,7 @@ def chat_task(name: str) -> Callable[[Callable[..., str]], Task[Any, str]]:
     decorator: Callable[[Callable[..., str]], Task[Any, str]] = app.task(
         name=name,
         bind=True,
-        queue="eco2.chat",
+        queue=Queue.CHAT.value,
         ignore_result=True,
         autoretry_for=(StreamError,),
         retry_backoff=1,
@@ -35,19 +37,19 @@ def chat_task(name: str) -> Callable[[Callable[..., str]], Task[Any, str]]:
     return decorator
 
 
-@chat_task("eco2.chat.process")
+@chat_task(TASK_PROCESS)
 def process(self: Task[Any, str], *args: Any, **kwargs: Any) -> str:
     """Public entry (``eco2.chat.process`` on ``eco2.chat``): validate and start a chat job."""
     return container().service.accept(args, kwargs)
 
 
-@chat_task("eco2.chat.continue")
+@chat_task(TASK_CONTINUE)
 def continue_job(self: Task[Any, str], results: list[dict[str, Any]], *, job: dict[str, Any], round_no: int) -> str:
     """Chord callback: resume the graph with one round's subagent results."""
     return container().service.resume(JobRef.from_dict(job), round_no, results)
 
 
-@chat_task("eco2.chat.round_failed")
+@chat_task(TASK_ROUND_FAILED)
 def round_failed(
     self: Task[Any, str],
     request: Any,
@@ -62,7 +64,7 @@ def round_failed(
     return container().service.round_failed(JobRef.from_dict(job), round_no, subagents, type(exc).__name__)
 
 
-@chat_task("eco2.chat.close_trace")
+@chat_task(TASK_CLOSE_TRACE)
 def close_trace(self: Task[Any, str], *, job: dict[str, Any], outcome: str, error: str = "") -> str:
     """End the root run of a job the deadline sweeper ended (the worker's main process has no tracer)."""
     return container().service.close_trace(JobRef.from_dict(job), outcome, error)

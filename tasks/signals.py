@@ -8,8 +8,10 @@ langsmith client must find the process's tracer provider, and sends its buffered
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
+from pathlib import Path
 from typing import Any
 
 from celery.signals import heartbeat_sent, worker_process_init, worker_process_shutdown, worker_ready, worker_shutdown
@@ -98,6 +100,12 @@ def _stop_main_process_helpers(**_: Any) -> None:
         _metrics_host.stop()
 
 
+@functools.cache
+def _heartbeat_file() -> Path | None:
+    """Read once: the handler runs every 2 s and the environment does not change under a running worker."""
+    return Settings.from_env().heartbeat_file
+
+
 @heartbeat_sent.connect
 def _touch_heartbeat_file(**_: Any) -> None:
     """Liveness/readiness evidence for Kubernetes probes: the worker's event loop is alive and connected.
@@ -105,7 +113,7 @@ def _touch_heartbeat_file(**_: Any) -> None:
     Celery sends a heartbeat event every 2 s from the consumer (only while it is connected to the broker);
     touching ``ECO2_HEARTBEAT_FILE`` then lets a probe check the file's age without starting Python.
     """
-    path = Settings.from_env().heartbeat_file
+    path = _heartbeat_file()
     if path is not None:
         try:
             path.touch()

@@ -7,7 +7,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from eco2.domain.events import EventType
+from eco2.domain.events import TERMINAL_TYPES, EventType
 
 _STAGE_LABELS = {"started": "…", "completed": "✓", "failed": "✗", "skipped": "–"}
 
@@ -55,7 +55,7 @@ class LiveRenderer:
             self._note("\n[answer restarted]")
         elif kind == EventType.NEEDS_INPUT:
             self._note(f"[needs input] {fields.get('data', '')}")
-        elif kind in (EventType.DONE, EventType.ERROR):
+        elif kind in TERMINAL_TYPES:
             data = json.loads(fields.get("data", "{}"))
             self.outcome.status = kind
             self.outcome.data = data

@@ -32,7 +32,7 @@ class CeleryDispatcher:
 
     def fan_out(self, job: JobRef, round_no: int, subagents: Sequence[str], query: SubagentQuery) -> None:
         """Send the round as ``chord(subagents)(continue)`` with an error callback."""
-        job_kwargs = job.to_dict()
+        job_kwargs, query_kwargs = job.to_dict(), query.to_dict()
         sent_at = time.time()
         shown = _shown(job, round_no)
         header = []
@@ -41,7 +41,7 @@ class CeleryDispatcher:
             header.append(
                 self._app.signature(
                     spec.task_name,
-                    kwargs={"job": job_kwargs, "query": query.to_dict(), "sent_at": sent_at},
+                    kwargs={"job": job_kwargs, "query": query_kwargs, "sent_at": sent_at},
                     queue=spec.queue.value,
                     soft_time_limit=spec.timeout_s,
                     time_limit=spec.hard_timeout_s,

@@ -6,8 +6,11 @@ Each job has one Redis Stream ``{prefix}:chat:{job_id}:events`` whose entries ca
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 
 class EventType(StrEnum):
@@ -22,6 +25,11 @@ class EventType(StrEnum):
 
 
 TERMINAL_TYPES = frozenset({EventType.DONE, EventType.ERROR})
+
+
+def event_json(data: Mapping[str, Any]) -> str:
+    """The ``data`` field of an entry: compact, UTF-8 as is, keys sorted (the same bytes in every adapter)."""
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
 class StageStatus(StrEnum):

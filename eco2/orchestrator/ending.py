@@ -7,7 +7,6 @@ needs no graph, checkpointer or model, only the event stream, the session queue 
 from __future__ import annotations
 
 import logging
-import time
 
 from eco2.adapters.noop.metrics import NoOpMetricsAdapter
 from eco2.domain.events import JobStatus
@@ -63,8 +62,7 @@ class JobEnding:
         wrote = events.error(code, message)
         if wrote:
             self._metrics.track_error(intent, code)
-            duration = max(time.time() - job.accepted_at, 0.0) if job.accepted_at else 0.0
-            self._metrics.track_request(intent, "error", "none", duration)
+            self._metrics.track_request(intent, "error", "none", job.elapsed_s())
         self.end(job, wrote)
         return wrote
 

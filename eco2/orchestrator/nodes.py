@@ -21,7 +21,7 @@ from eco2.domain.subagents import SubagentResult
 from eco2.errors import UpstreamError
 from eco2.orchestrator import routing
 from eco2.orchestrator.memory import remember
-from eco2.orchestrator.state import ChatState
+from eco2.orchestrator.state import ChatState, results_of
 from eco2.ports.events import JobEventsPort
 from eco2.ports.llm import AnswerInput, AnswerWriterPort, IntentClassifierPort, Turn
 from eco2.ports.metrics import MetricsPort, StreamTrackerPort
@@ -46,10 +46,6 @@ class NodeDeps:
     history_turns: int = 6
     summary_max_chars: int = 1200
     metrics: MetricsPort = field(default_factory=NoOpMetricsAdapter)
-
-
-def _results(state: ChatState) -> dict[str, SubagentResult]:
-    return {name: SubagentResult.from_dict(raw) for name, raw in state.get("results", {}).items()}
 
 
 class Nodes:
@@ -90,14 +86,14 @@ class Nodes:
     def aggregate(self, state: ChatState) -> dict[str, Any]:
         """Check what the round delivered; plan a fallback round or move on to the answer."""
         intents = [entry["intent"] for entry in state["intents"]]
-        decision = routing.decide(intents, _results(state), state["plan"], state["round"])
+        decision = routing.decide(intents, results_of(state), state["plan"], state["round"])
         for step in decision.fallbacks:
             source, _, target = step.partition("->")
             self.deps.metrics.track_fallback(source, target)
         update: dict[str, Any] = {
             "plan": decision.next_round,
             "round": state["round"] + 1,
-            "missing": _merge(state.get("missing", []), decision.missing),
+            "missing": routing.unique([*state.get("missing", []), *decision.missing]),
             "fallbacks": [*state.get("fallbacks", []), *decision.fallbacks],
             "hints": {**state.get("hints", {}), **decision.hints},
         }
@@ -108,7 +104,7 @@ class Nodes:
     def answer(self, state: ChatState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         """Stream the answer; if the model fails, restart it with the offline composer."""
         events = runtime.context.events
-        results = _results(state)
+        results = results_of(state)
         answer_input = AnswerInput(
             message=state["request"]["message"],
             intents=tuple(entry["intent"] for entry in state["intents"]),
@@ -186,10 +182,6 @@ def _stream(
             tracker.record_token()
             first_token()
     return "".join(parts)
-
-
-def _merge(old: list[str], new: list[str]) -> list[str]:
-    return list(dict.fromkeys([*old, *new]))
 
 
 def _recovered(name: str, results: dict[str, SubagentResult]) -> bool:

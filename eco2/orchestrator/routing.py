@@ -46,16 +46,14 @@ INTENT_FEATURE_MAP: Mapping[Intent, IntentFeature] = {
 }
 
 
-def _unique(names: Iterable[str]) -> list[str]:
-    seen: dict[str, None] = {}
-    for name in names:
-        seen.setdefault(name, None)
-    return list(seen)
+def unique(names: Iterable[str]) -> list[str]:
+    """``names`` in first-seen order, without duplicates."""
+    return list(dict.fromkeys(names))
 
 
 def plan_for(intents: Sequence[str]) -> list[str]:
     """The subagents serving ``intents``, in intent order, without duplicates."""
-    return _unique(name for intent in intents for name in INTENT_FEATURE_MAP[Intent(intent)].subagents)
+    return unique(name for intent in intents for name in INTENT_FEATURE_MAP[Intent(intent)].subagents)
 
 
 def first_round(intents: Sequence[str], has_image: bool) -> list[str]:
@@ -112,7 +110,7 @@ def decide(
         if result.status is not ResultStatus.NOT_CONFIGURED or name in required or can_fall_back:
             # An unconfigured enrichment (e.g. weather beside waste_rag) is not worth a caveat.
             missing.append(name)
-    return Decision(next_round=_unique(next_round), missing=missing, fallbacks=fallbacks)
+    return Decision(next_round=unique(next_round), missing=missing, fallbacks=fallbacks)
 
 
 def _covered(name: str, results: Mapping[str, SubagentResult]) -> bool:
@@ -128,7 +126,7 @@ def _covered(name: str, results: Mapping[str, SubagentResult]) -> bool:
 
 def required_missing(intents: Sequence[str], results: Mapping[str, SubagentResult]) -> list[str]:
     """Required subagents (per intent) not covered by a usable result: the answer is partial."""
-    return _unique(
+    return unique(
         feature.required
         for feature in (INTENT_FEATURE_MAP[Intent(intent)] for intent in intents)
         if not _covered(feature.required, results)

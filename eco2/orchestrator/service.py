@@ -26,7 +26,7 @@ from eco2.orchestrator import routing
 from eco2.orchestrator.ending import JobEnding
 from eco2.orchestrator.graph import ChatGraph
 from eco2.orchestrator.nodes import RunContext
-from eco2.orchestrator.state import ChatState, turn_input
+from eco2.orchestrator.state import ChatState, results_of, turn_input
 from eco2.ports.dispatch import DispatchPort, JobRef
 from eco2.ports.events import EventStreamPort, JobEventsPort
 from eco2.ports.metrics import MetricsPort
@@ -187,13 +187,13 @@ class ChatService:
 
     def _complete(self, job: JobRef, events: JobEventsPort, state: Mapping[str, Any]) -> str:
         intents = [entry["intent"] for entry in state.get("intents", [])]
-        intent = intents[0] if intents else "general"
+        intent = _intent(state) or "general"
         closed = state.get("closed_failure")
         if closed:
             if self.ending.fail(job, events, "subagent_failed", f"a required step failed: {closed}", intent):
                 self._end_trace(job, "failed", intent, f"subagent_failed: {closed}")
             return "failed"
-        results = {name: SubagentResult.from_dict(raw) for name, raw in state.get("results", {}).items()}
+        results = results_of(state)
         partial = routing.required_missing(intents, results)
         data = {
             "intent": intent,
@@ -215,7 +215,7 @@ class ChatService:
             self.ending.end(job, False)
             return "done"
         provider = str(state.get("answer_provider", "") or "none")
-        self._metrics.track_request(intent, "partial" if partial else "success", provider, _since(job))
+        self._metrics.track_request(intent, "partial" if partial else "success", provider, job.elapsed_s())
         if partial:
             self._metrics.track_partial(intent)
         self.ending.end(job, True)
@@ -241,10 +241,6 @@ class ChatService:
 def _intent(state: Mapping[str, Any]) -> str | None:
     intents = state.get("intents") or []
     return str(intents[0]["intent"]) if intents else None
-
-
-def _since(job: JobRef) -> float:
-    return max(time.time() - job.accepted_at, 0.0) if job.accepted_at else 0.0
 
 
 def _extras(results: Mapping[str, SubagentResult]) -> dict[str, Any]:

@@ -7,7 +7,10 @@ the checkpointer never needs pickle.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, TypedDict
+
+from eco2.domain.subagents import SubagentResult
 
 
 class ChatState(TypedDict, total=False):
@@ -38,6 +41,11 @@ class ChatState(TypedDict, total=False):
     """Recent turns ``{"user", "assistant", "intent"}``, oldest first, at most ``history_turns``."""
     summary: str
     """Bounded summary of turns older than ``turns``."""
+
+
+def results_of(state: Mapping[str, Any]) -> dict[str, SubagentResult]:
+    """The turn's subagent results, decoded (the state keeps them as JSON-safe dicts)."""
+    return {name: SubagentResult.from_dict(raw) for name, raw in state.get("results", {}).items()}
 
 
 def turn_input(job_id: str, request: dict[str, Any], accepted_at: float = 0.0) -> ChatState:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -24,6 +25,10 @@ class JobRef:
     """The requesting user (trace metadata of every step)."""
     root_run: str | None = None
     """The telemetry adapter's reference to the chat's root run (LangSmith: its dotted order), else ``None``."""
+
+    def elapsed_s(self) -> float:
+        """Seconds since the job was accepted (0 when unknown): the request duration metrics observe."""
+        return max(time.time() - self.accepted_at, 0.0) if self.accepted_at else 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form (task kwargs)."""

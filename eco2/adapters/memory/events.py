@@ -5,14 +5,13 @@ Used by ``eco2 chat --inline`` and run through the same conformance tests as the
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from eco2.domain.events import EventType, JobSnapshot, JobStatus, StageStatus
+from eco2.domain.events import TERMINAL_TYPES, EventType, JobSnapshot, JobStatus, StageStatus, event_json
 from eco2.ports.events import WriteObserver
 
 Listener = Callable[[str, dict[str, str]], None]
@@ -64,7 +63,7 @@ class MemoryJobEvents:
 
     def needs_input(self, data: Mapping[str, Any]) -> None:
         """Append a needs_input event."""
-        self._owner.append(self._job_id, EventType.NEEDS_INPUT, {"data": _json(data)}, self._traceparent)
+        self._owner.append(self._job_id, EventType.NEEDS_INPUT, {"data": event_json(data)}, self._traceparent)
 
     def done(self, data: Mapping[str, Any]) -> bool:
         """Append the terminal done event (with the streamed answer)."""
@@ -72,7 +71,7 @@ class MemoryJobEvents:
 
     def error(self, code: str, message: str) -> bool:
         """Append the terminal error event."""
-        data = _json({"code": code, "message": message})
+        data = event_json({"code": code, "message": message})
         return self._owner.append(self._job_id, EventType.ERROR, {"data": data}, self._traceparent)
 
     def flush(self) -> None:
@@ -84,10 +83,6 @@ class MemoryJobEvents:
     def observe(self, observer: WriteObserver | None) -> None:
         """Report writes to ``observer``."""
         self._observer = observer
-
-
-def _json(data: Mapping[str, Any]) -> str:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
 class MemoryEvents:
@@ -120,7 +115,7 @@ class MemoryEvents:
             elif kind is EventType.DONE:
                 data = dict(fields.pop("data"))
                 data["answer"] = job.answer
-                fields = {"data": _json(data)}
+                fields = {"data": event_json(data)}
                 job.status = JobStatus.DONE
                 job.intent = str(data.get("intent", job.intent))
             elif kind is EventType.ERROR:
@@ -183,5 +178,5 @@ class MemoryEvents:
                 index = len(job.entries)
             for stream_id, entry in batch:
                 yield stream_id, dict(entry)
-                if entry["type"] in (EventType.DONE, EventType.ERROR):
+                if entry["type"] in TERMINAL_TYPES:
                     return

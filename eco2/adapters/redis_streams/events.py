@@ -8,7 +8,6 @@ id and a batch number, so a retry after a lost reply is recognised by the script
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 import uuid
@@ -19,7 +18,7 @@ from typing import Any
 import redis
 
 from eco2.adapters.redis_streams.flusher import Flusher, shared_flusher
-from eco2.domain.events import EventType, JobSnapshot, JobStatus, StageStatus, StreamKeys
+from eco2.domain.events import TERMINAL_TYPES, EventType, JobSnapshot, JobStatus, StageStatus, StreamKeys, event_json
 from eco2.errors import StreamError
 from eco2.ports.events import WriteObserver
 
@@ -76,17 +75,17 @@ class RedisJobEvents:
 
     def needs_input(self, data: Mapping[str, Any]) -> None:
         """Buffer a ``needs_input`` event."""
-        self._buffer([EventType.NEEDS_INPUT, _json(data), "", ""])
+        self._buffer([EventType.NEEDS_INPUT, event_json(data), "", ""])
 
     def done(self, data: Mapping[str, Any]) -> bool:
         """Write the terminal ``done`` event; the script inserts the streamed answer."""
         body = {key: value for key, value in data.items() if key != "answer"}
         intent = body.get("intent")
-        return self._write([EventType.DONE, _json(body), intent if isinstance(intent, str) else "", ""])
+        return self._write([EventType.DONE, event_json(body), intent if isinstance(intent, str) else "", ""])
 
     def error(self, code: str, message: str) -> bool:
         """Write the terminal ``error`` event."""
-        return self._write([EventType.ERROR, _json({"code": code, "message": message}), "", ""])
+        return self._write([EventType.ERROR, event_json({"code": code, "message": message}), "", ""])
 
     def flush(self) -> None:
         """Write buffered tokens now."""
@@ -170,13 +169,9 @@ class RedisJobEvents:
             if code == _FINISHED:
                 self._finished, written = True, False
                 self._unsent.clear()
-            elif events[-4] in (EventType.DONE, EventType.ERROR):
+            elif events[-4] in TERMINAL_TYPES:
                 self._finished = True
         return written
-
-
-def _json(data: Mapping[str, Any]) -> str:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
 class RedisStreamsEvents:
@@ -274,7 +269,7 @@ class RedisStreamsEvents:
                     last = _text(entry_id)
                     fields = {_text(k): _text(v) for k, v in raw.items()}
                     yield last, fields
-                    if fields.get("type") in (EventType.DONE, EventType.ERROR):
+                    if fields.get("type") in TERMINAL_TYPES:
                         return
 
 
