@@ -84,8 +84,11 @@ def rainy(when: datetime) -> dict[str, str]:
 
 
 def whole_chain(exc: BaseException) -> str:
-    """Everything a log line or a traceback could show about ``exc``."""
-    return repr(exc) + str(exc) + "".join(traceback.format_exception(exc))
+    """Everything a log line, a traceback or an error reporter walking the chain could show about ``exc``
+    (a suppressed ``__context__`` too: reporters read it even when tracebacks hide it)."""
+    text = repr(exc) + str(exc) + "".join(traceback.format_exception(exc))
+    linked = exc.__cause__ or exc.__context__
+    return text + (whole_chain(linked) if linked is not None else "")
 
 
 # --- values ---------------------------------------------------------------------------------------------

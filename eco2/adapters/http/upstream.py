@@ -9,13 +9,13 @@ parameters given per call and never appear in error messages (which name the ups
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import requests
 
 from eco2.adapters.resilience.breakers import Breakers
-from eco2.errors import PermanentError, RetryableError
+from eco2.errors import PermanentError, RetryableError, UpstreamError
 
 
 class HttpUpstream:
@@ -40,14 +40,9 @@ class HttpUpstream:
         path: str,
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
-        check: Callable[[requests.Response], None] | None = None,
     ) -> requests.Response:
-        """GET ``path``; the response is returned only for 2xx (errors are raised, classified).
-
-        ``check`` runs inside the breaker: an API that reports "try later" in a 200 body (data.go.kr's
-        result codes) raises ``RetryableError`` there, so those failures count towards opening it.
-        """
-        return self._breakers.call(self.name, self._get, path, params, headers, check)
+        """GET ``path``; the response is returned only for 2xx (errors are raised, classified)."""
+        return self._breakers.call(self.name, self._get, path, params, headers)
 
     def get_json(
         self, path: str, params: Mapping[str, Any] | None = None, headers: Mapping[str, str] | None = None
@@ -64,24 +59,25 @@ class HttpUpstream:
         path: str,
         params: Mapping[str, Any] | None,
         headers: Mapping[str, str] | None,
-        check: Callable[[requests.Response], None] | None = None,
     ) -> requests.Response:
         url = f"{self.base_url}/{path.lstrip('/')}" if path else self.base_url
+        failure: UpstreamError | None = None
         try:
             response = self._session.get(url, params=params, headers=dict(headers or {}), timeout=self.timeout_s)
-        # ``from None``: requests' exceptions quote the full URL, whose query may hold an API key, and a
-        # chained exception ends up in logged tracebacks.
         except requests.Timeout:
-            raise RetryableError(f"{self.name}: timed out after {self.timeout_s:g}s") from None
+            failure = RetryableError(f"{self.name}: timed out after {self.timeout_s:g}s")
         except requests.ConnectionError:
-            raise RetryableError(f"{self.name}: connection failed") from None
+            failure = RetryableError(f"{self.name}: connection failed")
         except requests.RequestException as exc:
-            raise PermanentError(f"{self.name}: request failed ({type(exc).__name__})") from None
+            failure = PermanentError(f"{self.name}: request failed ({type(exc).__name__})")
+        # Raised outside the except blocks: requests' exceptions quote the full URL, whose query may hold
+        # an API key (data.go.kr's serviceKey), and even a suppressed ``__context__`` keeps a reference to
+        # them that error reporters walk. Every adapter gets this here, not each on its own.
+        if failure is not None:
+            raise failure
         status = response.status_code
         if status == 429 or status >= 500:
             raise RetryableError(f"{self.name}: HTTP {status}")
         if status >= 400:
             raise PermanentError(f"{self.name}: HTTP {status}")
-        if check is not None:
-            check(response)
         return response

@@ -22,7 +22,6 @@ from eco2.adapters.kma.base_times import BaseTime, fcst_base, ncst_base, previou
 from eco2.adapters.kma.grid import GridPoint
 from eco2.adapters.kma.parsing import Item, parse_items
 from eco2.config import Secret
-from eco2.errors import PermanentError, RetryableError, UpstreamError
 
 NCST_OPERATION = "getUltraSrtNcst"
 FCST_OPERATION = "getVilageFcst"
@@ -89,19 +88,7 @@ class KmaClient:
             "nx": point.nx,
             "ny": point.ny,
         }
-        try:
-            response = self._upstream.get(operation, params)
-        except UpstreamError as exc:
-            failure = _scrubbed(exc)
-        else:
-            return parse_items(self.name, response.content)
-        raise failure  # outside the except block, so not even __context__ leads to the original
-
-
-def _scrubbed(exc: UpstreamError) -> UpstreamError:
-    """The same error class and message, without the chained ``requests`` exception that quotes the URL."""
-    try:
-        return type(exc)(str(exc))
-    except TypeError:  # a subclass with another constructor: fall back to its family
-        family = RetryableError if isinstance(exc, RetryableError) else PermanentError
-        return family(str(exc))
+        # The key is in the query string; HttpUpstream raises its errors with no link to requests' exception
+        # (which quotes the URL), so nothing here has to scrub them.
+        response = self._upstream.get(operation, params)
+        return parse_items(self.name, response.content)
