@@ -14,6 +14,11 @@ from eco2.config import Settings
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_TIMEOUT = 0, 1, 2, 3
 
 
+def exit_code(status: str) -> int:
+    """The exit status for how a job ended: ``done`` 0, ``error`` 1, anything else (no end seen) 3."""
+    return {"done": EXIT_OK, "error": EXIT_ERROR}.get(status, EXIT_TIMEOUT)
+
+
 def add_parser(sub: Any) -> None:
     """Register the ``chat`` subcommand."""
     p = sub.add_parser("chat", help="send a message and stream the answer")
@@ -100,9 +105,6 @@ def finish(renderer: LiveRenderer, as_json: bool) -> int:
                 ensure_ascii=False,
             )
         )
-    if outcome.status == "done":
-        return EXIT_OK
-    if outcome.status == "error":
-        return EXIT_ERROR
-    print(f"eco2: no answer for {outcome.job_id} in time (are workers running?)", file=sys.stderr)
-    return EXIT_TIMEOUT
+    if outcome.status not in ("done", "error"):
+        print(f"eco2: no answer for {outcome.job_id} in time (are workers running?)", file=sys.stderr)
+    return exit_code(outcome.status)

@@ -12,7 +12,7 @@ import tempfile
 import uuid
 from typing import Any
 
-from eco2.cli.chat import EXIT_OK
+from eco2.cli.chat import EXIT_ERROR, EXIT_OK
 from eco2.cli.render import LiveRenderer
 
 SAMPLES: tuple[tuple[str, str | None], ...] = (
@@ -79,4 +79,4 @@ def run(args: argparse.Namespace) -> int:
         if local is not None:
             local.stop()
     print(f"\neco2 demo: {len(SAMPLES) - failures}/{len(SAMPLES)} chats answered", flush=True)
-    return EXIT_OK if failures == 0 else 1
+    return EXIT_OK if failures == 0 else EXIT_ERROR

@@ -50,6 +50,7 @@ def tail(args: argparse.Namespace) -> int:
     """Follow a job's stream from ``--after``; exit 0 on done, 1 on error, 3 when it times out."""
     from eco2.adapters.redis_streams import RedisStreamsEvents
     from eco2.bootstrap import redis_client
+    from eco2.cli.chat import exit_code
 
     settings = Settings.from_env()
     events = RedisStreamsEvents(redis_client(settings.stream_redis_url), prefix=settings.stream_prefix)
@@ -57,4 +58,4 @@ def tail(args: argparse.Namespace) -> int:
     for stream_id, fields in events.follow(args.job_id, after=args.after, timeout_s=args.timeout):
         print(json.dumps({"id": stream_id, **fields}, ensure_ascii=False), flush=True)
         last_type = fields.get("type", "")
-    return {"done": 0, "error": 1}.get(last_type, 3)
+    return exit_code(last_type)

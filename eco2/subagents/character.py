@@ -17,7 +17,14 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
-from eco2.adapters.grpc_character.catalogue import Catalogue, CharacterEntry, TermIndex, load_catalogue
+from eco2.adapters.grpc_character.catalogue import (
+    ACTION_LABELS,
+    MAX_REWARD_COUNT,
+    Catalogue,
+    CharacterEntry,
+    TermIndex,
+    load_catalogue,
+)
 from eco2.adapters.grpc_character.client import CharacterClient, CharacterInfo, CharacterListing, RewardInfo
 from eco2.domain.subagents import ResultStatus, Source, SubagentQuery, SubagentResult
 from eco2.ports.subagents import SubagentPort
@@ -180,7 +187,7 @@ def _action(message: str) -> str:
 def _count(message: str) -> int | None:
     """The number of actions the user asks about ("페트병 10개"), or None when they gave none."""
     match = _COUNT.search(message)
-    return min(max(int(match.group(1)), 1), 1000) if match else None
+    return min(max(int(match.group(1)), 1), MAX_REWARD_COUNT) if match else None
 
 
 def _summary(
@@ -213,12 +220,9 @@ def _describe(c: CharacterInfo) -> str:
     return "\n".join(lines)
 
 
-_ACTION_LABELS = {"correct_disposal": "올바른 분리배출", "image_scan": "사진 인식", "quiz_answer": "퀴즈 정답"}
-
-
 def _describe_reward(r: RewardInfo, counted: bool) -> str:
     """The rule, plus the character's line about the user's own count when they gave one."""
-    label = _ACTION_LABELS.get(r.action, r.action)
+    label = ACTION_LABELS.get(r.action, r.action)
     lines = [f"보상 안내 ({r.character_name}): {label} 1번에 {r.points_per_action}포인트"]
     if r.count > 1:
         lines[0] += f", {r.count}번이면 {r.points}포인트"

@@ -10,10 +10,10 @@ holds it stable) or ``off``. Either way the answer is a Korean summary naming it
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from eco2.adapters.ddgs import DdgsWebSearch, WebHit
 from eco2.adapters.openai.web_search import OpenAIWebSearch, WebAnswer
+from eco2.adapters.web_text import site
 from eco2.domain.subagents import ResultStatus, Source, SubagentQuery, SubagentResult
 from eco2.ports.subagents import SubagentPort
 from eco2.subagents.context import SubagentContext
@@ -86,7 +86,7 @@ class OpenAISearchSubagent:
             return SubagentResult(NAME, ResultStatus.EMPTY, data=data)
         sources = [Source(c.title, c.url) for c in answer.citations]
         cited = {c.url for c in answer.citations}
-        sources.extend(Source(_site(url), url) for url in answer.sources if url not in cited)
+        sources.extend(Source(site(url) or url, url) for url in answer.sources if url not in cited)
         if not sources:
             # Nothing to check the answer against: let the fallback chain decide rather than pass it on.
             return SubagentResult(NAME, ResultStatus.WEAK, data=data, error="answer cites no web source")
@@ -94,17 +94,13 @@ class OpenAISearchSubagent:
         if answer.citations:
             lines.append("참고한 자료:")
             lines.extend(
-                f"{n}. {c.title} ({_site(c.url)})" + (f" — {c.snippet}" if c.snippet else "")
+                f"{n}. {c.title} ({site(c.url) or c.url})" + (f" — {c.snippet}" if c.snippet else "")
                 for n, c in enumerate(answer.citations[:MAX_SHOWN], start=1)
             )
         lines.append(CAVEAT)
         return SubagentResult(
             NAME, ResultStatus.OK, summary="\n".join(lines), data=data, sources=tuple(sources[:MAX_SOURCES])
         )
-
-
-def _site(url: str) -> str:
-    return urlsplit(url).netloc.removeprefix("www.") or url
 
 
 def _answer_data(text: str, answer: WebAnswer) -> dict[str, Any]:

@@ -168,3 +168,22 @@ def test_fallbacks_partials_errors_and_recoveries_are_counted(
     assert value(registry, "chat_stream_recovery_total", type="reset", status="success") == 2
     assert value(registry, "chat_errors_total", intent="unknown", error_type="empty_message") == 1
     assert value(registry, "chat_stream_active") == 0
+
+
+def test_the_articles_module_helpers_count_on_the_default_registry() -> None:
+    from prometheus_client import REGISTRY
+
+    from eco2.adapters.prometheus.adapter import track_stream_recovery, track_stream_token
+
+    def value(name: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    tokens = value("chat_stream_tokens_total", node="answer", status="success")
+    writes = value("chat_stream_token_latency_seconds_count", node="answer")
+    resets = value("chat_stream_recovery_total", type="reset", status="success")
+    track_stream_token("answer", latency=0.002)
+    track_stream_token("answer")
+    track_stream_recovery("reset")
+    assert value("chat_stream_tokens_total", node="answer", status="success") == tokens + 2
+    assert value("chat_stream_token_latency_seconds_count", node="answer") == writes + 1
+    assert value("chat_stream_recovery_total", type="reset", status="success") == resets + 1

@@ -24,11 +24,11 @@ from urllib.parse import urlsplit
 from ddgs.exceptions import DDGSException, RatelimitException, TimeoutException
 
 from eco2.adapters.resilience.breakers import Breakers
+from eco2.adapters.web_text import one_line, site
 from eco2.errors import PermanentError, RetryableError
 
 UPSTREAM = "ddgs"
 """Breaker and metric label of this upstream."""
-SNIPPET_CHARS = 120
 BACKENDS = "duckduckgo,brave,yahoo"
 """Engines asked. ``auto`` would start with the encyclopedias (wikipedia, grokipedia), which do not answer
 "how do I sort X" questions, and may walk through all seven engines in waves of ``timeout`` each; three
@@ -51,13 +51,7 @@ class WebHit:
     @property
     def domain(self) -> str:
         """The host without ``www.``, to show where a result is from."""
-        return urlsplit(self.url).netloc.removeprefix("www.")
-
-
-def one_line(text: str, limit: int = SNIPPET_CHARS) -> str:
-    """``text`` on one line, cut at ``limit`` characters with an ellipsis."""
-    flat = " ".join(str(text).split())
-    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+        return site(self.url)
 
 
 def _ddgs_text(timeout_s: float) -> TextSearch:

@@ -20,6 +20,8 @@ from pathlib import Path
 import yaml
 
 __all__ = [
+    "ACTION_LABELS",
+    "MAX_REWARD_COUNT",
     "REWARD_ACTIONS",
     "Catalogue",
     "CatalogueError",
@@ -31,6 +33,10 @@ __all__ = [
 
 REWARD_ACTIONS = ("correct_disposal", "image_scan", "quiz_answer")
 """Actions that earn points, in the order of the proto's ``RewardAction`` values 1, 2, 3."""
+ACTION_LABELS = {"correct_disposal": "올바른 분리배출", "image_scan": "사진 인식", "quiz_answer": "퀴즈 정답"}
+"""How answers name each reward action."""
+MAX_REWARD_COUNT = 1000
+"""Largest number of actions a reward request may ask about."""
 
 _REQUIRED = frozenset(
     {"code", "name", "match_label", "category_name", "aliases", "keywords", "type", "personality", "likes"}

@@ -24,7 +24,14 @@ from typing import Any
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from eco2.adapters.grpc_character.catalogue import REWARD_ACTIONS, Catalogue, CharacterEntry, load_catalogue
+from eco2.adapters.grpc_character.catalogue import (
+    ACTION_LABELS,
+    MAX_REWARD_COUNT,
+    REWARD_ACTIONS,
+    Catalogue,
+    CharacterEntry,
+    load_catalogue,
+)
 from eco2.adapters.grpc_character.proto.character.v1 import character_pb2 as pb
 from eco2.adapters.grpc_character.proto.character.v1 import character_pb2_grpc as pb_grpc
 from eco2.errors import ConfigError
@@ -35,11 +42,8 @@ SERVICE_NAME = "character.v1.CharacterService"
 """The fully qualified service name (also the health service's key for it)."""
 DEFAULT_ADDR = "0.0.0.0:50051"
 """Where ``eco2 character-server`` listens by default: all interfaces, as workers on other hosts call it."""
-MAX_COUNT = 1000
-"""Largest ``count`` a reward request may ask about."""
 
 _ACTION_NAMES = dict(zip((1, 2, 3), REWARD_ACTIONS, strict=True))
-_ACTION_LABELS = {"correct_disposal": "올바른 분리배출", "image_scan": "사진 인식", "quiz_answer": "퀴즈 정답"}
 
 
 def _character(entry: CharacterEntry) -> dict[str, Any]:
@@ -100,8 +104,8 @@ class CharacterServicer(pb_grpc.CharacterServiceServicer):
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, "character_code is required")
         if action is None:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, "action must be one of the RewardAction values")
-        if not 1 <= request.count <= MAX_COUNT:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"count must be within 1..{MAX_COUNT}")
+        if not 1 <= request.count <= MAX_REWARD_COUNT:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"count must be within 1..{MAX_REWARD_COUNT}")
         entry = self._catalogue.by_code(code)
         if entry is None:
             context.abort(grpc.StatusCode.NOT_FOUND, "no character has this character_code")
@@ -143,7 +147,7 @@ class CharacterServicer(pb_grpc.CharacterServiceServicer):
 
 
 def _reward_line(entry: CharacterEntry, action: str, count: int, points: int, remaining: int) -> str:
-    label = _ACTION_LABELS[action]
+    label = ACTION_LABELS[action]
     if action != "correct_disposal":
         return (
             f"{label} {count}번이면 {points}포인트야! '{entry.badge_name}' 배지는 "

@@ -25,12 +25,12 @@ import openai
 
 from eco2.adapters.openai.errors import translate as translate_openai
 from eco2.adapters.resilience.breakers import Breakers
+from eco2.adapters.web_text import one_line
 from eco2.config import Secret
 from eco2.errors import PermanentError, RetryableError, UpstreamError
 
 UPSTREAM = "openai_web_search"
 """Breaker and metric label of this upstream."""
-SNIPPET_CHARS = 120
 INSTRUCTIONS = (
     "너는 한국의 분리배출·재활용 도우미를 위해 웹을 검색하는 역할이야. 질문에 답하는 데 필요한 최신 정보를 "
     "웹에서 찾아 한국어로 3~5문장 이내로 핵심만 요약해. 한국 기관(환경부, 지자체, 한국환경공단)의 자료를 "
@@ -79,12 +79,6 @@ def clean_url(url: str) -> str:
 def clean_text(text: str) -> str:
     """The answer without its inline ``([site](url))`` citations and with markdown links as plain text."""
     return _MD_LINK.sub(r"\1", _MD_CITATION.sub("", text)).strip()
-
-
-def one_line(text: str, limit: int = SNIPPET_CHARS) -> str:
-    """``text`` on one line, cut at ``limit`` characters with an ellipsis."""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 
 def cited_sentence(text: str, start: int) -> str:

@@ -237,15 +237,13 @@ def default_adapter() -> PrometheusMetricsAdapter:
     return _DEFAULT
 
 
+@_safe
 def track_stream_token(node: str = "answer", status: str = "success", latency: float | None = None) -> None:
     """The article's helper: count one token (and its write latency) on the default registry."""
     metrics = default_adapter().metrics
-    try:
-        metrics.stream_tokens.labels(node=token_label(node), status=token_label(status)).inc()
-        if latency is not None:
-            metrics.stream_token_latency.labels(node=token_label(node)).observe(latency)
-    except Exception as exc:
-        log.warning("metrics_track_stream_token_failed: %s", type(exc).__name__)
+    metrics.stream_tokens.labels(node=token_label(node), status=token_label(status)).inc()
+    if latency is not None:
+        metrics.stream_token_latency.labels(node=token_label(node)).observe(latency)
 
 
 def track_stream_recovery(recovery_type: str, status: str = "success") -> None:

@@ -24,7 +24,14 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
-from eco2.adapters.safe_fetch._address import IPNetwork, Resolver, is_allowed, parse_networks, system_resolver
+from eco2.adapters.safe_fetch._address import (
+    IPNetwork,
+    Resolver,
+    canonical,
+    is_allowed,
+    parse_networks,
+    system_resolver,
+)
 from eco2.adapters.safe_fetch._connection import PinnedConnection
 from eco2.adapters.safe_fetch._errors import ImageRefusedError, ImageUnavailableError
 from eco2.adapters.safe_fetch._sniff import ALLOWED_MEDIA_TYPES, declared_type, sniff
@@ -138,9 +145,7 @@ class SafeImageFetcher:
         # One bad address refuses the host: a name mixing public and private answers is an attack.
         if not all(is_allowed(a, self._allow) for a in candidates):
             raise ImageRefusedError("blocked_address")
-        first = candidates[0]
-        mapped = first.ipv4_mapped if isinstance(first, ipaddress.IPv6Address) else None
-        return str(mapped or first)
+        return str(canonical(candidates[0]))
 
     def _read_image(self, conn: PinnedConnection, response: http.client.HTTPResponse, deadline: float) -> FetchedImage:
         if declared_type(response.getheader("Content-Type")) not in ALLOWED_MEDIA_TYPES:
