@@ -9,24 +9,15 @@ wins over "캔" and "경기도 광주" over "광주".
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from eco2.domain.text import compact, normalize
+
 T = TypeVar("T")
 
 _LATIN = re.compile(r"[a-z]")
-
-
-def normalize(text: str) -> str:
-    """NFKC, lower case: the form phrases and messages are compared in."""
-    return unicodedata.normalize("NFKC", text).lower()
-
-
-def compact(text: str) -> str:
-    """``normalize`` without whitespace: the key of a phrase."""
-    return "".join(normalize(text).split())
 
 
 def _pattern(key: str) -> re.Pattern[str]:

@@ -10,7 +10,6 @@ an unknown key is a typo far more often than an extension, and every problem nam
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -18,6 +17,8 @@ from importlib import resources
 from pathlib import Path
 
 import yaml
+
+from eco2.domain.text import compact, normalize
 
 __all__ = [
     "ACTION_LABELS",
@@ -97,7 +98,7 @@ class TermIndex:
         """Index ``(term, owner)`` pairs; later duplicates of a term are ignored."""
         owners: dict[str, CharacterEntry | None] = {}
         for term, owner in terms:
-            owners.setdefault(_compact(term), owner)
+            owners.setdefault(compact(term), owner)
         alternatives = [_term_regex(term) for term in sorted(owners, key=len, reverse=True) if term]
         pattern = re.compile("|".join(alternatives)) if alternatives else None
         return cls(pattern, owners)
@@ -108,9 +109,9 @@ class TermIndex:
             return []
         found: list[tuple[CharacterEntry, str]] = []
         for match in self.pattern.finditer(normalize(text)):
-            owner = self.owners.get(_compact(match.group(0)))
+            owner = self.owners.get(compact(match.group(0)))
             if owner is not None:
-                found.append((owner, _compact(match.group(0))))
+                found.append((owner, compact(match.group(0))))
         return found
 
 
@@ -133,9 +134,9 @@ class Catalogue:
 
     def by_label(self, label: str) -> CharacterEntry | None:
         """The character for a category id or one of its Korean labels (case and spaces ignored)."""
-        wanted = _compact(normalize(label))
+        wanted = compact(label)
         for entry in self.characters:
-            if wanted in {_compact(normalize(x)) for x in (entry.match_label, *entry.labels)}:
+            if wanted in {compact(x) for x in (entry.match_label, *entry.labels)}:
                 return entry
         return None
 
@@ -147,15 +148,6 @@ class Catalogue:
     def keyword_index(self) -> TermIndex:
         """Category keywords."""
         return TermIndex.build((keyword, c) for c in self.characters for keyword in c.keywords)
-
-
-def normalize(text: str) -> str:
-    """NFKC and lower case: the form both terms and messages are compared in."""
-    return unicodedata.normalize("NFKC", text).lower()
-
-
-def _compact(text: str) -> str:
-    return "".join(normalize(text).split())
 
 
 def _term_regex(term: str) -> str:
@@ -260,7 +252,7 @@ def _check_unique(characters: tuple[CharacterEntry, ...], where: str) -> None:
     seen: dict[str, str] = {}
     for c in characters:
         names = [c.code, c.match_label, *c.labels, c.name, *c.aliases, *c.keywords]
-        for term in {_compact(normalize(x)) for x in names}:
+        for term in {compact(x) for x in names}:
             if term in seen and seen[term] != c.code:
                 raise CatalogueError(f"{where}: {term!r} is used by both {seen[term]} and {c.code}")
             seen[term] = c.code

@@ -22,6 +22,8 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
+from eco2.domain.text import compact
+
 
 @dataclass(frozen=True, slots=True)
 class PlaceKind:
@@ -210,18 +212,14 @@ class PlaceQuery:
         return f"{self.region} {self.kind.query}" if self.region else self.kind.query
 
 
-def _compact(text: str) -> str:
-    return "".join(unicodedata.normalize("NFKC", text).lower().split())
-
-
 def place_kind(text: str) -> PlaceKind | None:
     """The kind of place ``text`` asks for (tiers in order; earliest word within a tier)."""
-    compact = _compact(text)
+    key = compact(text)
     for tier in TIERS:
         best: tuple[int, PlaceKind] | None = None
         for kind in tier:
             for trigger in kind.triggers:
-                at = compact.find(trigger)
+                at = key.find(trigger)
                 if at >= 0 and (best is None or at < best[0]):
                     best = (at, kind)
         if best is not None:
@@ -282,7 +280,7 @@ def parse_message(message: str, item: str | None = None) -> PlaceQuery:
         kind=kind,
         region=" ".join(regions[:3]) or None,
         guessed=guessed,
-        asks_details=any(w in _compact(message) for w in _DETAIL_WORDS),
+        asks_details=any(w in compact(message) for w in _DETAIL_WORDS),
     )
 
 
