@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     if args.inline:
         _run_inline(settings, kwargs, renderer)
     else:
-        _run_remote(settings, kwargs, renderer, timeout)
+        send_and_follow(settings, kwargs, renderer, timeout)
     return finish(renderer, args.json)
 
 
@@ -71,16 +71,19 @@ def _run_inline(settings: Settings, kwargs: dict[str, Any], renderer: LiveRender
     container.service.accept((), kwargs)
 
 
-def _run_remote(settings: Settings, kwargs: dict[str, Any], renderer: LiveRenderer, timeout: float) -> None:
+def send_and_follow(settings: Settings, kwargs: dict[str, Any], renderer: LiveRenderer, timeout: float) -> None:
+    """Enqueue one chat to the running workers and feed its stream to ``renderer`` until it ends."""
     from celery import Celery
 
-    from eco2.adapters.redis_streams import RedisStreamsEvents
-    from eco2.bootstrap import redis_client
+    from eco2.bootstrap import redis_client, redis_events
 
     # Exactly what an external backend does: no eco2 task import, just the public name and queue.
     client_app = Celery(broker=settings.broker_url)
-    client_app.send_task("eco2.chat.process", kwargs=kwargs, queue="eco2.chat")
-    events = RedisStreamsEvents(redis_client(settings.stream_redis_url), prefix=settings.stream_prefix)
+    try:
+        client_app.send_task("eco2.chat.process", kwargs=kwargs, queue="eco2.chat")
+    finally:
+        client_app.close()
+    events = redis_events(settings, redis_client(settings.stream_redis_url))
     for _sid, fields in events.follow(kwargs["job_id"], timeout_s=timeout):
         renderer.apply(fields)
 

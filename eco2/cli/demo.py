@@ -12,8 +12,9 @@ import tempfile
 import uuid
 from typing import Any
 
-from eco2.cli.chat import EXIT_ERROR, EXIT_OK
+from eco2.cli.chat import EXIT_ERROR, EXIT_OK, send_and_follow
 from eco2.cli.render import LiveRenderer
+from eco2.config import Settings
 
 SAMPLES: tuple[tuple[str, str | None], ...] = (
     ("페트병 어떻게 버려?", "demo-session"),
@@ -49,13 +50,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         print(f"eco2 demo: redis at {url}; starting a worker on every queue…", flush=True)
         with Worker(env, concurrency=2):
-            from celery import Celery
-
-            from eco2.adapters.redis_streams import RedisStreamsEvents
-            from eco2.bootstrap import redis_client
-
-            backend = Celery(broker=url)
-            events = RedisStreamsEvents(redis_client(url))
+            # The worker's settings (the same environment), so a broker or stream override set by the user
+            # applies to both sides.
+            settings = Settings.from_env()
             session = f"demo-{uuid.uuid4().hex[:6]}"
             for message, session_id in SAMPLES:
                 job_id = f"demo-{uuid.uuid4().hex[:10]}"
@@ -63,10 +60,8 @@ def run(args: argparse.Namespace) -> int:
                 if session_id:
                     kwargs["session_id"] = session
                 print(f"\n>>> {message}", flush=True)
-                backend.send_task("eco2.chat.process", kwargs=kwargs, queue="eco2.chat")
                 renderer = LiveRenderer(job_id)
-                for _sid, fields in events.follow(job_id, timeout_s=60):
-                    renderer.apply(fields)
+                send_and_follow(settings, kwargs, renderer, timeout=60)
                 outcome = renderer.outcome
                 print(
                     f"<<< intent={outcome.intent} status={outcome.status} "
@@ -74,7 +69,6 @@ def run(args: argparse.Namespace) -> int:
                     flush=True,
                 )
                 failures += outcome.status != "done"
-            backend.close()
     finally:
         if local is not None:
             local.stop()
