@@ -136,13 +136,12 @@ class LangSmithTelemetryAdapter:
             return None
         try:
             run = RunTree(
-                name=str(config.get("run_name") or "chat"),
+                name=_root_name(config),
                 run_type="chain",
                 inputs=dict(inputs),
-                tags=list(config.get("tags") or ()),
-                extra={"metadata": _metadata(config)},
                 project_name=self._project,
                 ls_client=self._root_client,
+                **_labels(config),
             )
             run.post()
         except Exception:
@@ -157,14 +156,7 @@ class LangSmithTelemetryAdapter:
         if self._root_client is None:
             return
         try:
-            run = _root_tree(
-                root,
-                self._root_client,
-                self._project,
-                name=str(config.get("run_name") or "chat"),
-                tags=list(config.get("tags") or ()),
-                extra={"metadata": _metadata(config)},
-            )
+            run = _root_tree(root, self._root_client, self._project, name=_root_name(config), **_labels(config))
             run.end(outputs=dict(outputs), error=error)
             run.patch()
         except Exception:
@@ -218,27 +210,35 @@ class LangSmithTelemetryAdapter:
     def _open_child(
         self, root: str | None, name: str, config: Mapping[str, Any], inputs: Mapping[str, Any]
     ) -> RunTree | None:
-        tags = list(config.get("tags") or ())
-        extra = {"metadata": _metadata(config)}
+        labels = _labels(config)
         try:
             if root:
                 parent = _root_tree(root, self._client, self._project)
-                run = parent.create_child(name, "chain", inputs=dict(inputs), tags=tags, extra=extra)
+                run = parent.create_child(name, "chain", inputs=dict(inputs), **labels)
             else:
                 run = RunTree(
                     name=name,
                     run_type="chain",
                     inputs=dict(inputs),
-                    tags=tags,
-                    extra=extra,
                     project_name=self._project,
                     ls_client=self._client,
+                    **labels,
                 )
             run.post()
         except Exception:
             log.warning("could not open LangSmith run %s", name, exc_info=True)
             return None
         return run
+
+
+def _root_name(config: Mapping[str, Any]) -> str:
+    """The root run's name: the config's ``run_name`` (``chat:{job_id}``)."""
+    return str(config.get("run_name") or "chat")
+
+
+def _labels(config: Mapping[str, Any]) -> dict[str, Any]:
+    """A run's ``tags`` and ``extra`` (its metadata) from a run config."""
+    return {"tags": list(config.get("tags") or ()), "extra": {"metadata": _metadata(config)}}
 
 
 def _metadata(config: Mapping[str, Any]) -> dict[str, Any]:
