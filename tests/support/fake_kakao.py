@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import json
 import math
-import threading
 import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.support.scripted_server import ScriptedServer
 
 KEY = "test-kakao-rest-key"
 JSON = "application/json;charset=UTF-8"
@@ -287,7 +288,7 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         params = {k: v[0] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
         self.server.record(url.path, params, dict(self.headers))
-        scripted = self.server.next_reply()
+        scripted: Reply | None = self.server.next_mode()
         if scripted is not None and scripted.delay_s:
             time.sleep(scripted.delay_s)
         if scripted is not None and scripted.body is not None:
@@ -322,44 +323,18 @@ class _Handler(BaseHTTPRequestHandler):
             pass
 
 
-class FakeKakao(ThreadingHTTPServer):
-    """Run with ``with FakeKakao() as kakao:``; ``kakao.base_url`` is ``ECO2_KAKAO_BASE_URL``."""
+class FakeKakao(ScriptedServer):
+    """Run with ``with FakeKakao() as kakao:``; ``kakao.base_url`` is ``ECO2_KAKAO_BASE_URL``.
 
-    daemon_threads = True
+    ``script(Reply(...), ...)`` answers the next requests with those replies, in order (then normally again).
+    """
 
     def __init__(self, key: str = KEY) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(_Handler)
         self.key = key
-        self.requests: list[dict[str, Any]] = []
-        self._replies: list[Reply] = []
-        self._lock = threading.Lock()
-        # a short poll interval: shutdown() waits for one poll, and every test starts and stops a server
-        self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.default_mode = None
 
     @property
     def base_url(self) -> str:
         """The base URL to configure instead of ``https://dapi.kakao.com``."""
         return f"http://127.0.0.1:{self.server_address[1]}"
-
-    def record(self, path: str, params: dict[str, str], headers: dict[str, str]) -> None:
-        """Remember one request."""
-        with self._lock:
-            self.requests.append({"path": path, "params": params, "headers": headers})
-
-    def script(self, *replies: Reply) -> None:
-        """Answer the next requests with ``replies``, in order (then normally again)."""
-        with self._lock:
-            self._replies.extend(replies)
-
-    def next_reply(self) -> Reply | None:
-        """The next scripted reply, if any."""
-        with self._lock:
-            return self._replies.pop(0) if self._replies else None
-
-    def __enter__(self) -> FakeKakao:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.shutdown()
-        self.server_close()

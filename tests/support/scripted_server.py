@@ -20,17 +20,17 @@ class ScriptedServer(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), handler)
         self.slow_s = slow_s
         self.requests: list[dict[str, Any]] = []
-        self._modes: deque[str] = deque()
-        self.default_mode = "ok"
+        self._modes: deque[Any] = deque()
+        self.default_mode: Any = "ok"
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
-    def script(self, *modes: str) -> None:
-        """Answer the next requests with these modes (then ``default_mode``)."""
+    def script(self, *modes: Any) -> None:
+        """Answer the next requests with these modes (then ``default_mode``); a mode is a name or a reply."""
         with self._lock:
             self._modes.extend(modes)
 
-    def next_mode(self) -> str:
+    def next_mode(self) -> Any:
         """The mode of the request being served."""
         with self._lock:
             return self._modes.popleft() if self._modes else self.default_mode
