@@ -14,8 +14,10 @@ import threading
 import time
 import zlib
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.support.scripted_server import BackgroundServer
 
 
 def tiny_png() -> bytes:
@@ -100,20 +102,17 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
 
 
-class ImageServer(ThreadingHTTPServer):
+class ImageServer(BackgroundServer):
     """Run with ``with ImageServer() as server:``; add routes with ``server.routes[path] = Route(...)``."""
 
-    daemon_threads = True
-
     def __init__(self, tls: ssl.SSLContext | None = None) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(_Handler)
         if tls is not None:
             self.socket = tls.wrap_socket(self.socket, server_side=True)
         self.scheme = "https" if tls is not None else "http"
         self.routes: dict[str, Route] = {}
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self.serve_forever, args=(0.05,), daemon=True)
 
     @property
     def port(self) -> int:
@@ -128,11 +127,3 @@ class ImageServer(ThreadingHTTPServer):
         """Remember one request (header names lower-cased)."""
         with self._lock:
             self.requests.append({"path": path, "headers": headers})
-
-    def __enter__(self) -> ImageServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.shutdown()
-        self.server_close()

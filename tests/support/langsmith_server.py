@@ -16,8 +16,10 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.support.scripted_server import BackgroundServer
 
 _FIELDS = ("inputs", "outputs", "events", "extra", "error", "serialized")
 
@@ -122,18 +124,15 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
-class FakeLangSmith(ThreadingHTTPServer):
+class FakeLangSmith(BackgroundServer):
     """Run with ``with FakeLangSmith() as server:``; ``server.url`` is the ``LANGSMITH_ENDPOINT``."""
 
-    daemon_threads = True
-
     def __init__(self, port: int = 0, compression: bool = False) -> None:
-        super().__init__(("127.0.0.1", port), _Handler)
+        super().__init__(_Handler, port)
         self.compression = compression
         self.requests: list[dict[str, Any]] = []
         self.operations: list[dict[str, Any]] = []
         self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
 
     @property
     def url(self) -> str:
@@ -197,11 +196,3 @@ class FakeLangSmith(ThreadingHTTPServer):
         """Every request body received, concatenated (decompressed), for leak checks."""
         with self._lock:
             return b"\n".join(r["body"] for r in self.requests)
-
-    def __enter__(self) -> FakeLangSmith:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.shutdown()
-        self.server_close()

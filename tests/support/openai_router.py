@@ -6,10 +6,11 @@ vision chat completions are each served by their own fake, forwarded here byte f
 
 from __future__ import annotations
 
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import requests
+
+from tests.support.scripted_server import BackgroundServer
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -36,15 +37,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(reply.content)
 
 
-class OpenAIRouter(ThreadingHTTPServer):
+class OpenAIRouter(BackgroundServer):
     """``routes`` maps a path prefix (e.g. ``/v1/responses``) to a fake's base URL (ending in ``/v1``)."""
 
-    daemon_threads = True
-
     def __init__(self, routes: dict[str, str]) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(_Handler)
         self.routes = routes
-        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
 
     def target_for(self, path: str) -> str | None:
         """The base URL serving ``path``."""
@@ -57,11 +55,3 @@ class OpenAIRouter(ThreadingHTTPServer):
     def base_url(self) -> str:
         """The ``OPENAI_BASE_URL`` to give workers."""
         return f"http://127.0.0.1:{self.server_address[1]}/v1"
-
-    def __enter__(self) -> OpenAIRouter:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.shutdown()
-        self.server_close()

@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.support.scripted_server import BackgroundServer
 
 INTENT_RULES = (
     ("날씨", "weather"),
@@ -121,16 +123,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
-class FakeOpenAI(ThreadingHTTPServer):
+class FakeOpenAI(BackgroundServer):
     """Run with ``with FakeOpenAI() as server:``; ``server.base_url`` is the ``OPENAI_BASE_URL``."""
 
-    daemon_threads = True
-
     def __init__(self, port: int = 0) -> None:
-        super().__init__(("127.0.0.1", port), _Handler)
+        super().__init__(_Handler, port)
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
 
     @property
     def base_url(self) -> str:
@@ -146,14 +145,6 @@ class FakeOpenAI(ThreadingHTTPServer):
         """The streamed answer: echoes the question so tests can check the prompt reached the model."""
         question = user.rsplit("질문:", 1)[-1].strip()
         return f"모델 답변입니다. 질문은 '{question}' 이었어요. 라벨을 떼고 헹궈서 버리세요."
-
-    def __enter__(self) -> FakeOpenAI:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.shutdown()
-        self.server_close()
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ import gzip
 import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
@@ -18,6 +18,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+
+from tests.support.scripted_server import BackgroundServer
 
 
 def _value(value: AnyValue) -> Any:
@@ -81,17 +83,14 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
-class FakeOtlp(ThreadingHTTPServer):
+class FakeOtlp(BackgroundServer):
     """Run with ``with FakeOtlp() as server:``; ``server.url`` is the ``OTEL_EXPORTER_OTLP_ENDPOINT``."""
 
-    daemon_threads = True
-
     def __init__(self, port: int = 0) -> None:
-        super().__init__(("127.0.0.1", port), _Handler)
+        super().__init__(_Handler, port)
         self.spans: list[dict[str, Any]] = []
         self.bodies: list[bytes] = []
         self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
 
     @property
     def url(self) -> str:
@@ -123,11 +122,3 @@ class FakeOtlp(ThreadingHTTPServer):
                     f"trace {trace_id} incomplete after {timeout_s}s: {sorted(s['name'] for s in spans)}"
                 )
             time.sleep(0.1)
-
-    def __enter__(self) -> FakeOtlp:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.shutdown()
-        self.server_close()
