@@ -51,6 +51,8 @@ _HISTORY_WEIGHT = 0.6
 """Share of a follow-up's scores taken from the previous message's topic."""
 _HISTORY_LOOKBACK = 3
 """How many earlier messages to search for a topic (skipping greetings and thanks)."""
+_HISTORY_REACH = _HISTORY_LOOKBACK * _HISTORY_LOOKBACK
+"""How far back the follow-up recursion can reach: ``_HISTORY_LOOKBACK`` messages per level, as many levels."""
 _SWITCH_MIN = 0.6
 """A follow-up that names its own intent by keyword this confidently starts a new topic."""
 _UNSURE = 0.4
@@ -93,13 +95,18 @@ class OfflineIntentClassifier:
             return IntentResult((IntentScore(Intent.GENERAL, _EMPTY_CONFIDENCE),), provider=PROVIDER)
         core = strip_courtesy(text)
         clauses = split_clauses(core)
-        texts = [text, core] + (clauses if len(clauses) > 1 else [])
-        rows = self._scores(texts)
-        whole = rows[0]
-        if core != text and self._intents[int(np.argmax(rows[1]))] is not Intent.GENERAL:
-            whole = rows[1]  # "안녕하세요~ 부탄가스는 어떻게 버려요?" is about the gas can, not a greeting
-        whole = self._with_history(core, whole, history, depth=0)
-        ranked = self._assemble(whole, clauses, rows[2:], self._lexicon_hits(clauses))
+        parts = clauses if len(clauses) > 1 else []
+        # Every text the classification may need, scored in one model call: the call's fixed cost
+        # dominates, and the history a follow-up reaches back to is at most _HISTORY_REACH messages.
+        recent = [normalize(earlier) for earlier in history[-_HISTORY_REACH:]]
+        texts = list(dict.fromkeys([text, core, *parts, *(earlier for earlier in recent if earlier)]))
+        scored = dict(zip(texts, self._scores(texts), strict=True))
+        whole = scored[text]
+        if core != text and self._intents[int(np.argmax(scored[core]))] is not Intent.GENERAL:
+            whole = scored[core]  # "안녕하세요~ 부탄가스는 어떻게 버려요?" is about the gas can, not a greeting
+        whole = self._with_history(core, whole, recent, scored, depth=0)
+        part_rows = np.array([scored[part] for part in parts]).reshape(len(parts), len(self._intents))
+        ranked = self._assemble(whole, clauses, part_rows, self._lexicon_hits(clauses))
         return IntentResult(
             tuple(IntentScore(intent, round(float(conf), 4)) for intent, conf in ranked), provider=PROVIDER
         )
@@ -118,16 +125,24 @@ class OfflineIntentClassifier:
         return [self._lexicon.hits(clause) for clause in clauses]
 
     def _with_history(
-        self, text: str, scores: npt.NDArray[np.float64], history: Sequence[str], depth: int
+        self,
+        text: str,
+        scores: npt.NDArray[np.float64],
+        history: Sequence[str],
+        scored: Mapping[str, npt.NDArray[np.float64]],
+        depth: int,
     ) -> npt.NDArray[np.float64]:
-        """Blend a follow-up's scores with the topic of the previous messages (recursively, bounded)."""
+        """Blend a follow-up's scores with the topic of the previous messages (recursively, bounded).
+
+        ``history`` is normalised, newest last; ``scored`` holds the scores of each of its texts.
+        """
         if not history or depth >= _HISTORY_LOOKBACK or not self._is_follow_up(text, scores):
             return scores
         for back in range(1, min(len(history), _HISTORY_LOOKBACK) + 1):
-            earlier = normalize(history[-back])
+            earlier = history[-back]
             if not earlier:
                 continue
-            topic = self._with_history(earlier, self._scores([earlier])[0], history[:-back], depth + 1)
+            topic = self._with_history(earlier, scored[earlier], history[:-back], scored, depth + 1)
             if int(np.argmax(topic)) != self._general:
                 blended: npt.NDArray[np.float64] = (1 - _HISTORY_WEIGHT) * scores + _HISTORY_WEIGHT * topic
                 return blended
