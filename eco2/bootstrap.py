@@ -16,6 +16,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.retry import Retry
 
+from eco2.adapters.checkpoint import executor as graph_executor
 from eco2.adapters.checkpoint import make_checkpointer
 from eco2.adapters.noop.metrics import NoOpMetricsAdapter
 from eco2.adapters.noop.telemetry import NoOpTelemetryConfig
@@ -197,6 +198,7 @@ def bootstrap(
         summary_max_chars=settings.summary_max_chars,
         metrics=metrics,
     )
+    graph_executor.install()  # one thread pool per process for the graph's checkpoint writes
     graph = build_graph(Nodes(deps), checkpointer or make_checkpointer(settings.checkpoint_url))
     runner = SubagentRunner(implementations, events, timeout_errors, metrics, telemetry)
     service = ChatService(
