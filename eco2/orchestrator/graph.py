@@ -14,7 +14,7 @@ from eco2.orchestrator.state import ChatState
 ChatGraph = CompiledStateGraph[ChatState, RunContext, ChatState, ChatState]
 
 
-def _after_aggregate(state: ChatState) -> str:
+def _after_round(state: ChatState) -> str:
     if state.get("closed_failure"):
         return END
     if state.get("plan"):
@@ -23,17 +23,16 @@ def _after_aggregate(state: ChatState) -> str:
 
 
 def build_graph(nodes: Nodes, checkpointer: BaseCheckpointSaver[Any]) -> ChatGraph:
-    """intent -> router -> dispatch -> aggregate -> (dispatch again | answer)."""
+    """intent -> dispatch (a round) -> (dispatch again for a fallback round | answer | END on a closed failure).
+
+    Three nodes, two steps per task: each LangGraph step has a fixed cost on the chat's critical path.
+    """
     graph = StateGraph(ChatState, context_schema=RunContext)
     graph.add_node("intent", nodes.intent)
-    graph.add_node("router", nodes.router)
     graph.add_node("dispatch", nodes.dispatch)
-    graph.add_node("aggregate", nodes.aggregate)
     graph.add_node("answer", nodes.answer)
     graph.add_edge(START, "intent")
-    graph.add_edge("intent", "router")
-    graph.add_edge("router", "dispatch")
-    graph.add_edge("dispatch", "aggregate")
-    graph.add_conditional_edges("aggregate", _after_aggregate, ["dispatch", "answer", END])
+    graph.add_edge("intent", "dispatch")
+    graph.add_conditional_edges("dispatch", _after_round, ["dispatch", "answer", END])
     graph.add_edge("answer", END)
     return graph.compile(checkpointer=checkpointer)

@@ -1,8 +1,10 @@
-"""The graph's nodes: intent -> router -> dispatch (interrupt) -> aggregate -> answer.
+"""The graph's nodes: intent (and round one's plan) -> dispatch (interrupt, then the round's verdict) -> answer.
 
 ``dispatch`` does not run subagents: it interrupts the graph with the round's plan. The Celery side fans
 the plan out as a chord and resumes the graph with the results in a callback task, so no worker slot is
-held while subagents run. Per-job objects (the event writer) arrive through the runtime context.
+held while subagents run. ``answer`` ends the job's stream with ``done`` itself, so readers do not wait
+for LangGraph to save the checkpoint after it. Per-job objects (the event writer) arrive through the
+runtime context.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from eco2.domain.subagents import SubagentResult
 from eco2.errors import UpstreamError
 from eco2.orchestrator import routing
 from eco2.orchestrator.memory import remember
+from eco2.orchestrator.outcome import outcome_of
 from eco2.orchestrator.state import ChatState, results_of
 from eco2.ports.events import JobEventsPort
 from eco2.ports.llm import AnswerInput, AnswerWriterPort, IntentClassifierPort, Turn
@@ -55,7 +58,11 @@ class Nodes:
         self.deps = deps
 
     def intent(self, state: ChatState, runtime: Runtime[RunContext]) -> dict[str, Any]:
-        """Classify the message, using the session's earlier messages for follow-ups."""
+        """Classify the message (using the session's earlier messages for follow-ups) and plan round one.
+
+        Planning lives here, not in a node of its own: every LangGraph step costs a superstep's bookkeeping
+        on the chat's critical path, and the plan is a pure function of the intents.
+        """
         events = runtime.context.events
         events.stage("intent", StageStatus.STARTED)
         history = [turn["user"] for turn in state.get("turns", [])]
@@ -63,34 +70,33 @@ class Nodes:
         result = self.deps.classifier.classify(state["request"]["message"], history)
         self.deps.metrics.track_intent(result.primary.value, result.provider, time.perf_counter() - started)
         events.stage("intent", StageStatus.COMPLETED, intent=result.primary.value)
+        intents = [s.intent.value for s in result.intents]
+        has_image = bool(state["request"].get("image_url"))  # vision runs first when an image came along
         return {
             "intents": [{"intent": s.intent.value, "confidence": round(s.confidence, 4)} for s in result.intents],
             "intent_provider": result.provider,
+            "plan": routing.first_round(intents, has_image),
+            "round": 1,
         }
 
-    def router(self, state: ChatState) -> dict[str, Any]:
-        """Plan round one from the intents (vision first when an image came with the message)."""
-        intents = [entry["intent"] for entry in state["intents"]]
-        has_image = bool(state["request"].get("image_url"))
-        return {"plan": routing.first_round(intents, has_image), "round": 1}
-
     def dispatch(self, state: ChatState) -> dict[str, Any]:
-        """Pause the graph until the round's subagents have answered (resume value: their results)."""
+        """Pause until the round's subagents have answered, then plan a fallback round or move on.
+
+        The resume value is the round's results. LangGraph runs a resumed node again from its start, so
+        everything before ``interrupt`` is pure; the decision after it needs no step of its own.
+        """
         answered: list[dict[str, Any]] = interrupt(
             {"round": state["round"], "subagents": state["plan"], "hints": state.get("hints", {})}
         )
         merged = dict(state.get("results", {}))
         merged.update({raw["name"]: raw for raw in answered})
-        return {"results": merged}
-
-    def aggregate(self, state: ChatState) -> dict[str, Any]:
-        """Check what the round delivered; plan a fallback round or move on to the answer."""
         intents = [entry["intent"] for entry in state["intents"]]
-        decision = routing.decide(intents, results_of(state), state["plan"], state["round"])
+        decision = routing.decide(intents, results_of({"results": merged}), state["plan"], state["round"])
         for step in decision.fallbacks:
             source, _, target = step.partition("->")
             self.deps.metrics.track_fallback(source, target)
         update: dict[str, Any] = {
+            "results": merged,
             "plan": decision.next_round,
             "round": state["round"] + 1,
             "missing": routing.unique([*state.get("missing", []), *decision.missing]),
@@ -117,7 +123,7 @@ class Nodes:
         writer = self.deps.writer
         first_token = _FirstToken(self.deps.metrics, writer.provider, state.get("accepted_at", 0.0))
         with self.deps.metrics.stream_tracker("answer", writer.provider) as tracker:
-            # Stays attached: the last tokens go out with the terminal event, after this node returns.
+            # Stays attached: the last tokens go out with the terminal event, after the tracker has closed.
             events.observe(tracker)
             events.begin_answer()
             try:
@@ -130,13 +136,21 @@ class Nodes:
                 text = _stream(writer, answer_input, events, tracker, first_token)
             events.stage("answer", StageStatus.COMPLETED)
         turns, summary = self._remember(state, text)
-        return {
+        update: dict[str, Any] = {
             "answer": text,
             "sources": _merge_sources(results.values()),
             "answer_provider": writer.provider,
             "turns": turns,
             "summary": summary,
         }
+        # The tokens still buffered go out with it. Should this process die before the checkpoint is
+        # saved, the redelivered continuation answers again into a finished job: its writes are dropped.
+        outcome = outcome_of({**state, **update})
+        wrote = events.done(outcome.data)
+        if wrote:
+            accepted_at = state.get("accepted_at") or 0.0
+            outcome.count(self.deps.metrics, max(time.time() - accepted_at, 0.0) if accepted_at else 0.0)
+        return {**update, "ended": "done" if wrote else "late"}
 
     def _remember(self, state: ChatState, answer: str) -> tuple[list[dict[str, str]], str]:
         """The session memory with this turn added, kept bounded (same step as the answer: one checkpoint)."""

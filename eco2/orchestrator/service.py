@@ -22,11 +22,11 @@ from eco2.adapters.noop.telemetry import NoOpTelemetryConfig
 from eco2.domain.request import ChatRequest, parse_request, valid_job_id
 from eco2.domain.subagents import ResultStatus, SubagentQuery, SubagentResult
 from eco2.errors import ContractError, StreamError
-from eco2.orchestrator import routing
 from eco2.orchestrator.ending import JobEnding
 from eco2.orchestrator.graph import ChatGraph
 from eco2.orchestrator.nodes import RunContext
-from eco2.orchestrator.state import ChatState, results_of, turn_input
+from eco2.orchestrator.outcome import outcome_of, primary_intent
+from eco2.orchestrator.state import ChatState, turn_input
 from eco2.ports.dispatch import DispatchPort, JobRef
 from eco2.ports.events import EventStreamPort, JobEventsPort
 from eco2.ports.metrics import MetricsPort
@@ -109,10 +109,15 @@ class ChatService:
             return "stale"
         pending = [i.value for i in state.interrupts]
         if pending and pending[0].get("round") == round_no:
-            return self._run(job, events, Command(resume=[dict(r) for r in results]), _intent(values))
-        if not state.next and not self.ending.finished(job.job_id):
-            # The graph finished but the process died before the terminal event: write it now.
-            return self._complete(job, events, values)
+            return self._run(job, events, Command(resume=[dict(r) for r in results]), primary_intent(values))
+        if not self.ending.finished(job.job_id):
+            if not state.next:
+                # The graph finished but the process died before the terminal event: write it now.
+                return self._complete(job, events, values, recovering=True)
+            if not pending:
+                # A step failed on a stream error and this task is its retry: LangGraph saved the state
+                # before that step (e.g. ``answer`` whose ``done`` could not be written), so run it again.
+                return self._run(job, events, None, primary_intent(values))
         log.info("continuation for round %s of job %s does not match the graph; ignored", round_no, job.job_id)
         return "stale"
 
@@ -174,7 +179,7 @@ class ChatService:
             return "failed"
         interrupts = out.get("__interrupt__")
         if not interrupts:
-            return self._complete(job, events, out)  # the terminal event flushes the rest in one trip
+            return self._complete(job, events, out)
         events.close()  # progress of this step is visible before the round starts
         pending = interrupts[0].value
         query = SubagentQuery.for_request(
@@ -185,41 +190,27 @@ class ChatService:
         self._dispatcher.fan_out(job, int(pending["round"]), list(pending["subagents"]), query)
         return "dispatched"
 
-    def _complete(self, job: JobRef, events: JobEventsPort, state: Mapping[str, Any]) -> str:
-        intents = [entry["intent"] for entry in state.get("intents", [])]
-        intent = _intent(state) or "general"
+    def _complete(self, job: JobRef, events: JobEventsPort, state: Mapping[str, Any], recovering: bool = False) -> str:
+        """Account for a finished graph; write ``done`` only if its answer node did not (``recovering``)."""
+        outcome = outcome_of(state)
         closed = state.get("closed_failure")
         if closed:
-            if self.ending.fail(job, events, "subagent_failed", f"a required step failed: {closed}", intent):
-                self._end_trace(job, "failed", intent, f"subagent_failed: {closed}")
+            if self.ending.fail(job, events, "subagent_failed", f"a required step failed: {closed}", outcome.intent):
+                self._end_trace(job, "failed", outcome.intent, f"subagent_failed: {closed}")
             return "failed"
-        results = results_of(state)
-        partial = routing.required_missing(intents, results)
-        data = {
-            "intent": intent,
-            "intents": state.get("intents", []),
-            "sources": state.get("sources", []),
-            "subagents": {name: result.status.value for name, result in results.items()},
-            "missing": state.get("missing", []),
-            "partial": bool(partial),
-            "fallbacks": state.get("fallbacks", []),
-            "provider": {
-                "intent": state.get("intent_provider", ""),
-                "answer": state.get("answer_provider", ""),
-            },
-        }
-        data.update(_extras(results))
-        if not events.done(data):
+        if recovering:
+            wrote = events.done(outcome.data)
+            if wrote:
+                outcome.count(self._metrics, job.elapsed_s())
+        else:
+            wrote = state.get("ended") == "done"  # the answer node wrote it (and counted the request)
+        if not wrote:
             # Ended already (e.g. timed out while answering): whoever wrote its terminal event closes the
             # trace, so a late answer cannot turn a recorded timeout into a success.
             self.ending.end(job, False)
             return "done"
-        provider = str(state.get("answer_provider", "") or "none")
-        self._metrics.track_request(intent, "partial" if partial else "success", provider, job.elapsed_s())
-        if partial:
-            self._metrics.track_partial(intent)
         self.ending.end(job, True)
-        self._end_trace(job, "partial" if partial else "success", intent)
+        self._end_trace(job, outcome.status, outcome.intent)
         return "done"
 
     def _end_trace(self, job: JobRef, outcome: str, intent: str | None = None, error: str | None = None) -> None:
@@ -236,17 +227,3 @@ class ChatService:
         else:
             self._events.reject(exc.code, exc.message, job_id)
         return "rejected"
-
-
-def _intent(state: Mapping[str, Any]) -> str | None:
-    intents = state.get("intents") or []
-    return str(intents[0]["intent"]) if intents else None
-
-
-def _extras(results: Mapping[str, SubagentResult]) -> dict[str, Any]:
-    """Result data the contract surfaces in ``done`` (e.g. a generated image's reference)."""
-    extras: dict[str, Any] = {}
-    image = results.get("image_generation")
-    if image is not None and image.status is ResultStatus.OK:
-        extras["image"] = image.data
-    return extras

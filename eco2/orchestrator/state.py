@@ -1,6 +1,7 @@
 """The graph state of a chat thread.
 
-Per-turn fields are overwritten by each new message's input; ``turns`` and ``summary`` carry the
+Every channel keeps the last value written (no reducers), so a node's update applied over the state is the
+state after that node. Per-turn fields are overwritten by each new message's input; ``turns`` and ``summary`` carry the
 session's memory across turns (bounded by :mod:`eco2.orchestrator.memory`). Every value is JSON-safe so
 the checkpointer never needs pickle.
 """
@@ -37,6 +38,9 @@ class ChatState(TypedDict, total=False):
     answer: str
     sources: list[dict[str, str]]
     answer_provider: str
+    ended: str
+    """How the answer node's ``done`` went: ``"done"`` written, ``"late"`` (the job had already ended), or
+    ``""`` when it did not run."""
     turns: list[dict[str, str]]
     """Recent turns ``{"user", "assistant", "intent"}``, oldest first, at most ``history_turns``."""
     summary: str
@@ -66,4 +70,5 @@ def turn_input(job_id: str, request: dict[str, Any], accepted_at: float = 0.0) -
         answer="",
         sources=[],
         answer_provider="",
+        ended="",
     )

@@ -25,7 +25,7 @@ pytestmark = [pytest.mark.redis, pytest.mark.workers, pytest.mark.slow]
 
 SECRET = "lsv2_pt_DO-NOT-LEAK-7c1e9b"
 ENV_NAME = "e2e-tracing"
-GRAPH_NODES = {"intent", "router", "dispatch", "aggregate", "answer"}
+GRAPH_NODES = {"intent", "dispatch", "answer"}
 SUBAGENTS = {"subagent:waste_rag", "subagent:weather"}
 
 

@@ -288,3 +288,54 @@ def test_a_timed_out_job_keeps_its_timeout_in_the_trace_when_the_answer_finishes
     service.resume(job, 1, ok)  # the answer arrives after the deadline: the job has already ended
     assert [outputs["outcome"] for _, outputs, _ in telemetry.ended] == ["timeout"]
     assert entries(events, "late")[-1]["type"] == "error"
+
+
+def test_a_continuation_retried_after_a_stream_error_while_answering_finishes_the_job() -> None:
+    """The task layer retries on ``StreamError``; the retry must run the failed step, not call itself stale."""
+    from eco2.errors import StreamError
+    from eco2.orchestrator.service import ChatService
+
+    class Parked:
+        def fan_out(self, *a: Any) -> None: ...
+        def schedule_deadline(self, *a: Any) -> None: ...
+        def cancel_deadline(self, *a: Any) -> None: ...
+        def enqueue_chat(self, *a: Any) -> None: ...
+
+    class FirstDoneFails:
+        """The job's stream refuses the first ``done`` (Redis went away for a moment)."""
+
+        def __init__(self, events: MemoryEvents) -> None:
+            self.events, self.failed = events, False
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.events, name)
+
+        def open(self, job_id: str, traceparent: str | None = None) -> Any:
+            writer, outer = self.events.open(job_id, traceparent), self
+
+            class Writer:
+                def __getattr__(self, name: str) -> Any:
+                    return getattr(writer, name)
+
+                def done(self, data: Any) -> bool:
+                    if not outer.failed:
+                        outer.failed = True
+                        raise StreamError("event stream write failed: connection reset")
+                    return writer.done(data)
+
+            return Writer()
+
+    container, events = build()
+    flaky = FirstDoneFails(events)
+    service = ChatService(container.graph, flaky, Parked(), container.sessions)  # type: ignore[arg-type]
+    service.accept((), {"job_id": "j", "message": "페트병"})
+    job = JobRef("j", "job:j")
+    ok = [{"name": n, "status": "ok", "summary": f"{n} 결과"} for n in ("waste_rag", "weather")]
+    with pytest.raises(StreamError):
+        service.resume(job, 1, ok)
+    assert service.resume(job, 1, ok) == "done"  # the Celery retry of the same continuation
+    types = [e["type"] for e in entries(events, "j")]
+    assert types.count("done") == 1
+    assert "reset" in types  # the first attempt's tokens are withdrawn before the second answer
+    assert "waste_rag 결과" in done_data(events, "j")["answer"]
+    assert service.resume(job, 1, ok) == "stale"

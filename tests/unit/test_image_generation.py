@@ -18,7 +18,7 @@ from eco2.adapters.resilience.breakers import Breakers, CircuitOpenError
 from eco2.config import Secret, Settings
 from eco2.domain.subagents import ResultStatus, SubagentQuery
 from eco2.errors import NotConfiguredError, PermanentError, RetryableError
-from eco2.orchestrator.service import _extras
+from eco2.orchestrator.outcome import extras
 from eco2.ports.subagents import SubagentPort
 from eco2.subagents import image_generation
 from eco2.subagents.context import SubagentContext
@@ -65,7 +65,7 @@ def test_a_url_answer_goes_into_the_done_event(fake: FakeOpenAIImages, tmp_path:
     assert result.data["url"] in result.summary
     assert result.data["revised_prompt"] == "A friendly recycling poster"
     assert result.sources[0].url == result.data["url"]
-    assert _extras({"image_generation": result}) == {"image": result.data}
+    assert extras({"image_generation": result}) == {"image": result.data}
     [sent] = fake.requests
     assert sent["path"] == "/v1/images/generations"
     assert sent["headers"]["authorization"] == f"Bearer {API_KEY}"

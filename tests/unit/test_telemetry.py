@@ -174,7 +174,7 @@ def test_a_chat_is_one_trace_under_its_root(server: FakeLangSmith, adapter: Lang
     assert {"env:unit", "intent:waste"} <= set(root["tags"])
     wanted = {"job_id": "u-j1", "user_id": "u9", "intent": "waste", "thread_id": "s9"}
     assert {k: root["extra"]["metadata"].get(k) for k in wanted} == wanted
-    for name in ("orchestrator", "intent", "dispatch", "aggregate", "answer", "subagent:waste_rag"):
+    for name in ("orchestrator", "intent", "dispatch", "answer", "subagent:waste_rag"):
         assert runs[name]["trace_id"] == root["id"], name
     assert runs["orchestrator"]["parent_run_id"] == root["id"]
     assert runs["subagent:waste_rag"]["parent_run_id"] == root["id"]
