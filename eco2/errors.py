@@ -8,6 +8,7 @@ that the task layer decides about retries by class, never by parsing messages::
     ├── ContractError               a chat job's kwargs break the public contract (never retried)
     ├── StreamError                 the event stream could not be written
     │   └── JobFinishedError        a write after the job's terminal event (ignored by callers)
+    ├── ContinuationEarlyError      a round's results came before the state they continue was saved
     └── UpstreamError               a subagent's or the LLM's upstream failed
         ├── RetryableError          timeouts, 5xx, 429, gRPC UNAVAILABLE, Redis connection errors
         ├── PermanentError          4xx, invalid argument, malformed response
@@ -44,6 +45,14 @@ class StreamError(Eco2Error):
 
 class JobFinishedError(StreamError):
     """The job already has its terminal event; later writes are refused so it stays the last one."""
+
+
+class ContinuationEarlyError(Eco2Error):
+    """A round's results arrived before the checkpoint that awaits them was saved: retry in a moment.
+
+    The service sends a round before LangGraph writes the checkpoint (that write then overlaps the
+    subagents), so a very fast round can overtake it; the continuation task retries shortly.
+    """
 
 
 class UpstreamError(Eco2Error):

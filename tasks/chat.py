@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from celery import Task
 
 from eco2.dispatch.celery_canvas import TASK_CLOSE_TRACE, TASK_CONTINUE, TASK_PROCESS, TASK_ROUND_FAILED
-from eco2.errors import StreamError
+from eco2.errors import ContinuationEarlyError, StreamError
 from eco2.ports.dispatch import JobRef
 from eco2.subagents.registry import Queue
 from tasks.app import app
 from tasks.runtime import container
+
+log = logging.getLogger(__name__)
 
 
 def chat_task(name: str) -> Callable[[Callable[..., str]], Task[Any, str]]:
@@ -43,10 +46,30 @@ def process(self: Task[Any, str], *args: Any, **kwargs: Any) -> str:
     return container().service.accept(args, kwargs)
 
 
+EARLY_RETRIES = 10
+"""How often a continuation that overtook its checkpoint is retried (20 ms doubling to 1 s: ~5 s in all)."""
+
+
+def retry_if_early(task: Task[Any, str], call: Callable[[], str]) -> str:
+    """Run ``call``; a continuation that came before its checkpoint was saved is retried shortly.
+
+    Past ``EARLY_RETRIES`` the checkpoint will not come (its process died before saving it; the entry
+    task is redelivered and sends the round again), so this one is dropped as stale.
+    """
+    try:
+        return call()
+    except ContinuationEarlyError as exc:
+        retries = int(task.request.retries or 0)
+        if retries >= EARLY_RETRIES:
+            log.warning("%s; giving up after %d retries", exc, retries)
+            return "stale"
+        raise task.retry(exc=exc, countdown=min(0.02 * 2**retries, 1.0), max_retries=EARLY_RETRIES) from exc
+
+
 @chat_task(TASK_CONTINUE)
 def continue_job(self: Task[Any, str], results: list[dict[str, Any]], *, job: dict[str, Any], round_no: int) -> str:
     """Chord callback: resume the graph with one round's subagent results."""
-    return container().service.resume(JobRef.from_dict(job), round_no, results)
+    return retry_if_early(self, lambda: container().service.resume(JobRef.from_dict(job), round_no, results))
 
 
 @chat_task(TASK_ROUND_FAILED)

@@ -26,6 +26,8 @@ TASK_CLOSE_TRACE = "eco2.chat.close_trace"
 class CeleryDispatcher:
     """Implements ``DispatchPort`` with Celery signatures sent by name (no task imports needed)."""
 
+    continues_before_return = False
+
     def __init__(self, app: Celery, deadlines: RedisDeadlines) -> None:
         self._app = app
         self._deadlines = deadlines

@@ -29,6 +29,8 @@ class _Service(Protocol):
 class InlineDispatcher:
     """Implements ``DispatchPort`` in the calling process."""
 
+    continues_before_return = True
+
     def __init__(self, runner: SubagentRunner, max_workers: int = 8) -> None:
         self._runner = runner
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="eco2-inline")

@@ -21,7 +21,7 @@ from eco2.adapters.noop.metrics import NoOpMetricsAdapter
 from eco2.adapters.noop.telemetry import NoOpTelemetryConfig
 from eco2.domain.request import ChatRequest, parse_request, valid_job_id
 from eco2.domain.subagents import ResultStatus, SubagentQuery, SubagentResult
-from eco2.errors import ContractError, StreamError
+from eco2.errors import ContinuationEarlyError, ContractError, StreamError
 from eco2.orchestrator.ending import JobEnding
 from eco2.orchestrator.graph import ChatGraph
 from eco2.orchestrator.nodes import RunContext
@@ -34,6 +34,9 @@ from eco2.ports.sessions import SessionQueuePort
 from eco2.ports.telemetry import TelemetryConfigPort
 
 log = logging.getLogger(__name__)
+
+INTERRUPT = "__interrupt__"
+"""Key of the interrupts in a graph's output and stream updates (LangGraph's documented spelling)."""
 
 STEP_RUN_NAME = "orchestrator"
 """Run name of each graph invocation (one per task: the start, then every continuation)."""
@@ -100,31 +103,44 @@ class ChatService:
         return "started"
 
     def resume(self, job: JobRef, round_no: int, results: Sequence[Mapping[str, Any]]) -> str:
-        """Continue the graph with one round's results (chord callback)."""
+        """Continue the graph with one round's results (chord callback).
+
+        Raises ``ContinuationEarlyError`` when the checkpoint awaiting this round is not saved yet (the
+        round was sent just before it, see ``_run``) and the job is still running: the task retries.
+        """
         events = self._open_events(job)
         state = self._graph.get_state(self._config(job))
         values: ChatState = state.values  # type: ignore[assignment]
-        if values.get("job_id") != job.job_id:
-            log.info("stale continuation for job %s ignored", job.job_id)
-            return "stale"
-        pending = [i.value for i in state.interrupts]
+        pending = [i.value for i in state.interrupts] if values.get("job_id") == job.job_id else []
         if pending and pending[0].get("round") == round_no:
             return self._run(job, events, Command(resume=[dict(r) for r in results]), primary_intent(values))
-        if not self.ending.finished(job.job_id):
-            if not state.next:
-                # The graph finished but the process died before the terminal event: write it now.
-                return self._complete(job, events, values, recovering=True)
-            if not pending:
-                # A step failed on a stream error and this task is its retry: LangGraph saved the state
-                # before that step (e.g. ``answer`` whose ``done`` could not be written), so run it again.
-                return self._run(job, events, None, primary_intent(values))
+        if self.ending.finished(job.job_id):
+            log.info("continuation for round %s of job %s came after the job ended; ignored", round_no, job.job_id)
+            return "stale"
+        if values.get("job_id") != job.job_id or (pending and int(pending[0].get("round", 0)) < round_no):
+            raise ContinuationEarlyError(f"round {round_no} of job {job.job_id} is not saved yet")
+        if not state.next:
+            # The graph finished but the process died before the terminal event: write it now.
+            return self._complete(job, events, values, recovering=True)
+        if not pending:
+            # A step failed on a stream error and this task is its retry: LangGraph saved the state
+            # before that step (e.g. ``answer`` whose ``done`` could not be written), so run it again.
+            return self._run(job, events, None, primary_intent(values))
         log.info("continuation for round %s of job %s does not match the graph; ignored", round_no, job.job_id)
         return "stale"
 
     def round_failed(self, job: JobRef, round_no: int, subagents: Sequence[str], reason: str) -> str:
-        """A round's chord broke (e.g. a task was killed at its hard limit): go on without its results."""
+        """A round's chord broke (e.g. a task was killed at its hard limit): go on without its results.
+
+        Celery may run this error callback inline, where it cannot be retried; a round that broke before
+        its checkpoint was even saved is left to the job's deadline.
+        """
         failed = [SubagentResult(name, ResultStatus.FAILED, error=reason[:200]).to_dict() for name in subagents]
-        return self.resume(job, round_no, failed)
+        try:
+            return self.resume(job, round_no, failed)
+        except ContinuationEarlyError:
+            log.warning("round %s of job %s broke before its checkpoint was saved", round_no, job.job_id)
+            return "stale"
 
     def expire(self, job: JobRef) -> str:
         """The job's deadline passed: end it with a timeout error unless it already ended.
@@ -163,9 +179,27 @@ class ChatService:
         config = self._config(job, intent)
         if self._telemetry.is_enabled():
             config["run_name"] = STEP_RUN_NAME  # the root run, not each step, is ``chat:{job_id}``
+        state: dict[str, Any] = {}
+        pending: dict[str, Any] | None = None
         try:
             with self._telemetry.within(job.root_run):
-                out = self._graph.invoke(graph_input, config, context=RunContext(events=events), durability="exit")
+                for part in self._graph.stream(
+                    graph_input,
+                    config,
+                    context=RunContext(events=events),
+                    durability="exit",
+                    stream_mode=["updates", "values"],
+                ):
+                    mode, chunk = cast(tuple[str, dict[str, Any]], part)
+                    if mode == "values":
+                        state = chunk
+                    elif INTERRUPT in chunk:
+                        pending = chunk[INTERRUPT][0].value
+                        if not self._dispatcher.continues_before_return:
+                            # Send the round now, before LangGraph saves the checkpoint: that write then
+                            # overlaps the subagents (a continuation that overtakes it is retried, see
+                            # ``resume``).
+                            self._dispatch(job, events, state, pending)
         except StreamError:
             raise  # transient: the task layer retries, the stream stays consistent
         except self._timeout_errors:
@@ -177,18 +211,21 @@ class ChatService:
             if self.ending.fail(job, events, "internal_error", "the chat pipeline failed; please try again"):
                 self._end_trace(job, "failed", intent, f"internal_error: {type(exc).__name__}")
             return "failed"
-        interrupts = out.get("__interrupt__")
-        if not interrupts:
-            return self._complete(job, events, out)
-        events.close()  # progress of this step is visible before the round starts
-        pending = interrupts[0].value
+        if pending is None:
+            return self._complete(job, events, state)
+        if self._dispatcher.continues_before_return:
+            self._dispatch(job, events, state, pending)  # its continuation needs the saved checkpoint
+        return "dispatched"
+
+    def _dispatch(self, job: JobRef, events: JobEventsPort, state: Mapping[str, Any], pending: Any) -> None:
+        """Send the round the graph paused for."""
+        events.close()  # progress so far is visible before the round starts
         query = SubagentQuery.for_request(
-            parse_request((), out["request"]),
-            [entry["intent"] for entry in out["intents"]],
+            parse_request((), state["request"]),
+            [entry["intent"] for entry in state["intents"]],
             pending.get("hints"),
         )
         self._dispatcher.fan_out(job, int(pending["round"]), list(pending["subagents"]), query)
-        return "dispatched"
 
     def _complete(self, job: JobRef, events: JobEventsPort, state: Mapping[str, Any], recovering: bool = False) -> str:
         """Account for a finished graph; write ``done`` only if its answer node did not (``recovering``)."""

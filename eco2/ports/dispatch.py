@@ -59,6 +59,10 @@ class JobRef:
 class DispatchPort(Protocol):
     """Schedules work without ever waiting for it (no worker slot is held while subagents run)."""
 
+    continues_before_return: bool
+    """True when ``fan_out`` runs the round and the continuation before it returns (in process). The
+    service then sends a round only after its checkpoint is saved; otherwise it sends it just before."""
+
     def fan_out(self, job: JobRef, round_no: int, subagents: Sequence[str], query: SubagentQuery) -> None:
         """Run ``subagents`` in parallel, then continue the job with their results (in order)."""
         ...

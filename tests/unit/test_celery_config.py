@@ -60,3 +60,42 @@ def test_every_breaker_used_in_the_code_is_declared_in_the_registry() -> None:
     declared = {name for spec in REGISTRY for name in spec.upstreams}
     assert used
     assert used <= declared, used - declared
+
+
+def test_an_early_continuation_is_retried_with_growing_delays_then_dropped() -> None:
+    from types import SimpleNamespace
+    from typing import Any
+
+    from eco2.errors import ContinuationEarlyError
+    from tasks.chat import EARLY_RETRIES, retry_if_early
+
+    class RetryError(Exception):
+        pass
+
+    class FakeTask:
+        """Records what ``Task.retry`` was asked for; Celery's own retry is covered by test_resilience."""
+
+        def __init__(self, retries: int) -> None:
+            self.request = SimpleNamespace(retries=retries)
+            self.asked: dict[str, Any] = {}
+
+        def retry(self, **options: Any) -> RetryError:
+            self.asked = options
+            return RetryError()
+
+    def early() -> str:
+        raise ContinuationEarlyError("round 1 of job j is not saved yet")
+
+    delays = []
+    for retries in range(EARLY_RETRIES):
+        task = FakeTask(retries)
+        with pytest.raises(RetryError):
+            retry_if_early(task, early)  # type: ignore[arg-type]
+        assert task.asked["max_retries"] == EARLY_RETRIES
+        delays.append(task.asked["countdown"])
+    assert delays[0] == pytest.approx(0.02)
+    assert delays == sorted(delays)
+    assert max(delays) == 1.0
+    assert 3 < sum(delays) < 10  # long enough for a slow save, short enough not to hold a lost round
+    assert retry_if_early(FakeTask(EARLY_RETRIES), early) == "stale"  # type: ignore[arg-type]
+    assert retry_if_early(FakeTask(0), lambda: "done") == "done"  # type: ignore[arg-type]

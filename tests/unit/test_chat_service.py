@@ -205,6 +205,8 @@ def test_round_failed_continues_without_the_round() -> None:
     from eco2.orchestrator.service import ChatService
 
     class Parked:
+        continues_before_return = False
+
         def fan_out(self, *a: Any) -> None: ...
         def schedule_deadline(self, *a: Any) -> None: ...
         def cancel_deadline(self, *a: Any) -> None: ...
@@ -268,6 +270,8 @@ def test_a_timed_out_job_keeps_its_timeout_in_the_trace_when_the_answer_finishes
 
         service: ChatService
 
+        continues_before_return = False
+
         def fan_out(self, *a: Any) -> None: ...
         def schedule_deadline(self, *a: Any) -> None: ...
         def cancel_deadline(self, *a: Any) -> None: ...
@@ -296,6 +300,8 @@ def test_a_continuation_retried_after_a_stream_error_while_answering_finishes_th
     from eco2.orchestrator.service import ChatService
 
     class Parked:
+        continues_before_return = False
+
         def fan_out(self, *a: Any) -> None: ...
         def schedule_deadline(self, *a: Any) -> None: ...
         def cancel_deadline(self, *a: Any) -> None: ...
@@ -339,3 +345,39 @@ def test_a_continuation_retried_after_a_stream_error_while_answering_finishes_th
     assert "reset" in types  # the first attempt's tokens are withdrawn before the second answer
     assert "waste_rag 결과" in done_data(events, "j")["answer"]
     assert service.resume(job, 1, ok) == "stale"
+
+
+def test_a_continuation_that_overtakes_the_checkpoint_is_told_to_retry_and_stale_ones_are_not() -> None:
+    """Rounds go out before LangGraph saves the checkpoint; a continuation that comes first must retry."""
+    from eco2.errors import ContinuationEarlyError
+    from eco2.orchestrator.service import ChatService
+
+    ok = [{"name": n, "status": "ok", "summary": f"{n} 결과"} for n in ("waste_rag", "weather")]
+    overtaking: list[BaseException] = []
+
+    class Overtaking:
+        continues_before_return = False
+        service: ChatService
+
+        def fan_out(self, job: JobRef, round_no: int, *a: Any) -> None:
+            try:
+                self.service.resume(job, round_no, ok)  # arrives while the checkpoint is not saved yet
+            except ContinuationEarlyError as exc:
+                overtaking.append(exc)
+
+        def schedule_deadline(self, *a: Any) -> None: ...
+        def cancel_deadline(self, *a: Any) -> None: ...
+        def enqueue_chat(self, *a: Any) -> None: ...
+
+    container, events = build()
+    dispatcher = Overtaking()
+    service = ChatService(container.graph, events, dispatcher, container.sessions)
+    dispatcher.service = service
+    assert service.accept((), {"job_id": "j", "message": "페트병"}) == "started"
+    assert len(overtaking) == 1
+    job = JobRef("j", "job:j")
+    with pytest.raises(ContinuationEarlyError):
+        service.resume(job, 2, ok)  # a later round than the saved one: its checkpoint is still coming
+    assert service.resume(job, 1, ok) == "done"  # the retry, once the checkpoint is there
+    assert done_data(events, "j")["subagents"] == {"waste_rag": "ok", "weather": "ok"}
+    assert service.resume(job, 1, ok) == "stale"  # the job has ended: nothing to wait for

@@ -25,6 +25,8 @@ class RecordingDispatcher:
         self.cancelled: list[str] = []
         self.fail_close = fail_close
 
+    continues_before_return = False
+
     def fan_out(self, *_: Any) -> None: ...
     def schedule_deadline(self, *_: Any) -> None: ...
 
