@@ -191,7 +191,7 @@ def test_every_error_code_is_classified(kma: FakeKma, code: str) -> None:
 
 
 def test_documented_outcomes_of_the_key_and_quota_codes() -> None:
-    assert RESULT_CODES["22"][1] is Outcome.RETRYABLE
+    assert RESULT_CODES["22"][1] is Outcome.PERMANENT  # a spent daily quota: retrying only spends more
     assert {RESULT_CODES[c][1] for c in ("10", "30", "31")} == {Outcome.PERMANENT}
     assert RESULT_CODES["03"][1] is Outcome.EMPTY
 

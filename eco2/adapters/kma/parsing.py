@@ -9,8 +9,9 @@ Two envelopes arrive, whatever ``dataType`` asked for:
   <returnReasonCode>30</returnReasonCode></cmmMsgHeader></OpenAPI_ServiceResponse>``.
 
 Each result code maps to exactly one outcome (``RESULT_CODES``): data, no data (an empty list), a
-``RetryableError`` (the provider or the quota may recover) or a ``PermanentError`` (the request or the key
-is wrong). Messages use our own names for the codes, never the server's text, which could echo the request.
+``RetryableError`` (the provider may recover) or a ``PermanentError`` (the request or the key is wrong, or
+the daily quota is spent). Messages use our own names for the codes, never the server's text, which could
+echo the request.
 The XML envelopes are read with two anchored regular expressions instead of an XML parser: only one leaf
 is needed, and no entity or DTD processing can be triggered by a hostile body.
 """
@@ -47,7 +48,9 @@ RESULT_CODES: dict[str, tuple[str, Outcome]] = {
     "12": ("NO_OPENAPI_SERVICE_ERROR", Outcome.PERMANENT),
     "20": ("SERVICE_ACCESS_DENIED_ERROR", Outcome.PERMANENT),
     "21": ("TEMPORARILY_DISABLE_THE_SERVICEKEY_ERROR", Outcome.PERMANENT),  # lasts hours, not seconds
-    "22": ("LIMITED_NUMBER_OF_SERVICE_REQUESTS_EXCEEDS_ERROR", Outcome.RETRYABLE),
+    # The daily quota does not come back within a task's retry window, and retries only spend more of it
+    # (the same policy as every data.go.kr adapter: eco2/adapters/mois/_datagokr.py).
+    "22": ("LIMITED_NUMBER_OF_SERVICE_REQUESTS_EXCEEDS_ERROR", Outcome.PERMANENT),
     "30": ("SERVICE_KEY_IS_NOT_REGISTERED_ERROR", Outcome.PERMANENT),
     "31": ("DEADLINE_HAS_EXPIRED_ERROR", Outcome.PERMANENT),
     "32": ("UNREGISTERED_IP_ERROR", Outcome.PERMANENT),
@@ -60,7 +63,7 @@ _XML_CODE = re.compile(r"<(returnReasonCode|resultCode)>\s*(\d{1,4})\s*</\1>")
 
 
 class KmaRetryableError(RetryableError):
-    """A result code worth retrying (provider trouble, request quota)."""
+    """A result code worth retrying (provider trouble)."""
 
     def __init__(self, message: str, code: str) -> None:
         super().__init__(message)
