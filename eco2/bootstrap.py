@@ -169,11 +169,15 @@ def bootstrap(
     metrics: MetricsPort | None = None,
     telemetry: TelemetryConfigPort | None = None,
     on_built: Callable[[Container], None] | None = None,
+    client: redis.Redis | None = None,
 ) -> Container:
-    """Build the container; every keyword replaces one default."""
+    """Build the container; every keyword replaces one default.
+
+    ``client`` is the Redis of the event streams when the caller already holds one (a pool process
+    shares it with its dispatcher's deadline store: one connection pool per process, not two).
+    """
     settings = settings or Settings.from_env()
-    client: redis.Redis | None = None
-    if events is None or sessions is None:
+    if client is None and (events is None or sessions is None):
         client = redis_client(settings.stream_redis_url)
     if events is None:
         assert client is not None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
+import redis
 from celery.exceptions import SoftTimeLimitExceeded
 
 from eco2.adapters.redis_streams.deadlines import RedisDeadlines
@@ -24,15 +25,11 @@ _lock = threading.Lock()
 _container: Container | None = None
 
 
-def celery_dispatcher() -> CeleryDispatcher:
-    """The Celery dispatcher with its deadline store, from the environment's settings."""
-    return CeleryDispatcher(app, deadline_store())
-
-
-def deadline_store() -> RedisDeadlines:
-    """Where job deadlines are kept."""
-    settings = Settings.from_env()
-    return RedisDeadlines(redis_client(settings.stream_redis_url), settings.stream_prefix)
+def celery_dispatcher(settings: Settings | None = None, client: redis.Redis | None = None) -> CeleryDispatcher:
+    """The Celery dispatcher with its deadline store (on ``client``, else a new client from the settings)."""
+    settings = settings or Settings.from_env()
+    deadlines = RedisDeadlines(client or redis_client(settings.stream_redis_url), settings.stream_prefix)
+    return CeleryDispatcher(app, deadlines)
 
 
 def start_sweeper() -> DeadlineSweeper:
@@ -54,8 +51,15 @@ def start_sweeper() -> DeadlineSweeper:
 
 
 def default_factory() -> Container:
-    """The production container: adapters chosen from the environment."""
-    return bootstrap(dispatcher=celery_dispatcher(), timeout_errors=(SoftTimeLimitExceeded,))
+    """The production container: adapters chosen from the environment, read once, on one Redis client."""
+    settings = Settings.from_env()
+    client = redis_client(settings.stream_redis_url)
+    return bootstrap(
+        settings,
+        dispatcher=celery_dispatcher(settings, client),
+        timeout_errors=(SoftTimeLimitExceeded,),
+        client=client,
+    )
 
 
 _factory: Callable[[], Container] = default_factory
