@@ -15,7 +15,15 @@ from typing import Any
 
 import yaml
 
-from eco2.adapters.mois import District, HouseholdWasteRow, MoisHouseholdWaste, resolve_district, same_sido
+from eco2.adapters.mois import (
+    UNLOCATED_NOTE,
+    District,
+    HouseholdWasteRow,
+    MoisHouseholdWaste,
+    candidate_names,
+    resolve_in,
+    same_sido,
+)
 from eco2.adapters.mois.household_waste import DATASET_URL
 from eco2.domain.subagents import ResultStatus, Source, SubagentQuery, SubagentResult
 from eco2.ports.subagents import SubagentPort
@@ -152,9 +160,8 @@ class BulkWaste:
 
     def run(self, query: SubagentQuery) -> SubagentResult:
         """Resolve the district (or ask), look it up in MOIS and add typical fees for the items named."""
-        text = " ".join(part for part in (query.hints.get("district", ""), query.message) if part)
         items = self._fees.find_items(f"{query.hints.get('item', '')} {query.message}")
-        resolution = resolve_district(text)
+        resolution = resolve_in(query.hints.get("district", ""), query.message)
         district = resolution.district
         if district is None:
             return self._ask(resolution.candidates, resolution.sido, items, query.user_location is not None)
@@ -179,9 +186,9 @@ class BulkWaste:
 
     def _ask(self, candidates: tuple[District, ...], sido: str, items: list[Item], located: bool) -> SubagentResult:
         if candidates:
-            names = "·".join(dict.fromkeys(c.label for c in candidates))
             question = (
-                f"말씀하신 지역이 여러 곳({names})에 있어요. 어느 시·도의 {candidates[0].short_label}인지 알려주세요."
+                f"말씀하신 지역이 여러 곳({candidate_names(candidates)})에 있어요. "
+                f"어느 시·도의 {candidates[0].short_label}인지 알려주세요."
             )
         elif sido:
             question = f"{sido}의 어느 구·군인지 알려주세요. 구·군마다 신고 방법과 수수료가 달라요."
@@ -191,7 +198,7 @@ class BulkWaste:
                 "그 지역의 신고 방법과 담당 부서를 찾아 드릴게요."
             )
             if located:
-                question += " (현재 위치만으로는 시·군·구를 확인하지 못했어요.)"
+                question += UNLOCATED_NOTE
         lines = [question, *self._fee_lines(None, items[:1])]
         data = {"missing": "district", "items": [i.id for i in items], "candidates": [c.label for c in candidates]}
         return SubagentResult(NAME, ResultStatus.NEEDS_INPUT, summary="\n".join(lines), data=data)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from math import asin, cos, radians, sin, sqrt
 from typing import Any
 
-from eco2.adapters.mois import District, resolve_district, same_sido
+from eco2.adapters.mois import UNLOCATED_NOTE, District, candidate_names, resolve_in, same_sido
 from eco2.adapters.mois.districts import canonical_sido
 from eco2.adapters.odcloud import CollectionPoint, KecoCollectionPoints, OdcloudClient
 from eco2.adapters.odcloud.collection_points import DATASET_URL
@@ -107,9 +107,8 @@ class CollectionPointFinder:
 
     def run(self, query: SubagentQuery) -> SubagentResult:
         """Search the district for the kind of item; rank by distance when the location is known."""
-        text = " ".join(p for p in (query.hints.get("district", ""), query.message) if p)
         kind = find_kind(f"{query.hints.get('item', '')} {query.message}")
-        resolution = resolve_district(text)
+        resolution = resolve_in(query.hints.get("district", ""), query.message)
         district = resolution.district
         if district is None:
             return self._ask(resolution.candidates, resolution.sido, kind, query.user_location is not None)
@@ -135,16 +134,16 @@ class CollectionPointFinder:
     def _ask(self, candidates: tuple[District, ...], sido: str, kind: Kind | None, located: bool) -> SubagentResult:
         what = f"{kind.label} 수거함" if kind else "수거함"
         if candidates:
-            names = "·".join(dict.fromkeys(c.label for c in candidates))
             question = (
-                f"말씀하신 지역이 여러 곳({names})에 있어요. 어느 시·도인지 알려주시면 {what} 위치를 찾아 드릴게요."
+                f"말씀하신 지역이 여러 곳({candidate_names(candidates)})에 있어요. "
+                f"어느 시·도인지 알려주시면 {what} 위치를 찾아 드릴게요."
             )
         elif sido:
             question = f"{sido}의 어느 구·군에서 찾을까요? 예: '{sido[:2]} ○○구 {what}'"
         else:
             question = f"어느 시·군·구에서 {what} 위치를 찾을까요? 예: '강남구 폐건전지 수거함', '수원시 폐휴대폰'"
             if located:
-                question += " (현재 위치만으로는 시·군·구를 확인하지 못했어요.)"
+                question += UNLOCATED_NOTE
         data = {"missing": "district", "kind": kind.label if kind else "", "candidates": [c.label for c in candidates]}
         return SubagentResult(NAME, ResultStatus.NEEDS_INPUT, summary=question, data=data)
 

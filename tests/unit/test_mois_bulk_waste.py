@@ -299,3 +299,15 @@ def test_fee_table_covers_districts_with_sources_and_dates() -> None:
         assert all(0 < fee.low < fee.high for fee in item.typical)
     assert {"sofa", "mattress", "wardrobe", "desk", "chair", "refrigerator"} <= item_ids
     assert "바뀌" in table.caveat
+
+
+def test_district_subagents_resolve_and_name_candidates_alike() -> None:
+    from eco2.adapters.mois import candidate_names, resolve_in
+
+    carried = resolve_in("강남구", "거기서 소파 버리는 법")  # the district came in an earlier turn
+    assert carried.district is not None
+    assert carried.district.sigungu == "강남구"
+    ambiguous = resolve_in("", "중구 소파").candidates
+    assert len(ambiguous) >= 6
+    names = candidate_names(ambiguous + ambiguous[:1])
+    assert names.split("·") == list(dict.fromkeys(c.label for c in ambiguous))

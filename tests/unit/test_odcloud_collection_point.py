@@ -10,6 +10,7 @@ import pytest
 
 from eco2.adapters.kakao.geocoder import KakaoGeocoder
 from eco2.adapters.memory.events import MemoryEvents
+from eco2.adapters.mois import UNLOCATED_NOTE
 from eco2.adapters.noop.metrics import NoOpMetricsAdapter
 from eco2.adapters.odcloud import KecoCollectionPoints, OdcloudClient
 from eco2.adapters.resilience.breakers import Breakers, CircuitOpenError
@@ -171,6 +172,8 @@ def test_missing_district_asks_without_network(odcloud: FakeOdcloud, message: st
 
     assert result.status is ResultStatus.NEEDS_INPUT
     assert expected in result.summary
+    if expected == "어느 시·군·구":  # a location was shared, but it does not tell the district
+        assert result.summary.endswith(UNLOCATED_NOTE)
     assert "폐건전지" in result.summary
     assert result.data["missing"] == "district"
     assert odcloud.requests == []

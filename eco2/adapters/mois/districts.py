@@ -180,6 +180,24 @@ def _is_hangul(char: str) -> bool:
     return "가" <= char <= "힣"
 
 
+UNLOCATED_NOTE = " (현재 위치만으로는 시·군·구를 확인하지 못했어요.)"
+"""Ends a district question when the user shared a location that did not tell the 시군구."""
+
+
+def resolve_in(hint: str, message: str) -> DistrictResolution:
+    """The district of ``message``, a district carried over from an earlier turn (``hint``) first.
+
+    Every district-scoped subagent (bulk_waste, collection_point) resolves the same way, and asks the
+    same way when this is not one district (see :func:`candidate_names`, :data:`UNLOCATED_NOTE`).
+    """
+    return resolve_district(" ".join(part for part in (hint, message) if part))
+
+
+def candidate_names(candidates: tuple[District, ...]) -> str:
+    """The districts an ambiguous name fits, as one phrase (each label once, in order)."""
+    return "·".join(dict.fromkeys(c.label for c in candidates))
+
+
 def resolve_district(text: str) -> DistrictResolution:
     """Find the district a message is about (see :class:`DistrictResolution`)."""
     norm = unicodedata.normalize("NFKC", text)
