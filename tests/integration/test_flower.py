@@ -15,12 +15,12 @@ import pytest
 import requests
 from celery import Celery
 
-from eco2.localrun import Worker, free_port, stop_process
+from eco2.localrun import Worker, free_port
 from tests.conftest import worker_env
+from tests.support.http_process import ROOT, HttpProcess
 
 pytestmark = [pytest.mark.redis, pytest.mark.workers]
 
-ROOT = Path(__file__).resolve().parents[2]
 CONF = ROOT / "flower.conf"
 USER = "ops"
 PASSWORD = f"pw-{uuid.uuid4().hex}"  # made up per run: nothing to leak, nothing hard-coded
@@ -33,35 +33,16 @@ def flower_env(redis_url: str, state_dir: Path, **extra: str) -> dict[str, str]:
     return {**base, **worker_env(redis_url, state_dir), **extra}
 
 
-class Flower:
+class Flower(HttpProcess):
     """``celery -A tasks flower --conf=flower.conf`` on a free port, ready when the constructor returns."""
 
     def __init__(self, env: Mapping[str, str], log_path: Path, timeout_s: float = 60) -> None:
         self.port = free_port()
         prefix = env.get("FLOWER_URL_PREFIX", "").strip("/")
         self.base = f"http://127.0.0.1:{self.port}" + (f"/{prefix}" if prefix else "")
-        self.log_path = log_path
-        self._log = log_path.open("ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "tasks", "flower", f"--conf={CONF}"],
-            cwd=ROOT,
-            env={**env, "FLOWER_PORT": str(self.port)},
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + timeout_s
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"flower exited with {self.proc.returncode}:\n{self.log()}")
-            try:
-                if requests.get(self.url("/healthcheck"), timeout=1).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"flower not ready after {timeout_s}s:\n{self.log()}")
-            time.sleep(0.2)
+        argv = [sys.executable, "-m", "celery", "-A", "tasks", "flower", f"--conf={CONF}"]
+        env = {**env, "FLOWER_PORT": str(self.port)}
+        super().__init__("flower", argv, env, log_path, self.url("/healthcheck"), timeout_s)
 
     def url(self, path: str) -> str:
         """An absolute URL of ``path`` under this Flower's prefix."""
@@ -79,15 +60,6 @@ class Flower:
             if time.monotonic() > deadline:
                 raise AssertionError(f"flower saw no heartbeat of {worker.name}:\n{self.log()}")
             time.sleep(0.5)
-
-    def log(self) -> str:
-        """Flower's output so far (for failure messages)."""
-        return self.log_path.read_text(errors="replace")
-
-    def stop(self) -> None:
-        """SIGTERM, then SIGKILL if it hangs."""
-        stop_process(self.proc, 15)
-        self._log.close()
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -12,9 +11,8 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from eco2.cli.exporter import EXPORTER_VERSION, ensure_venv
-from eco2.localrun import free_port, stop_process
-
-ROOT = Path(__file__).resolve().parents[2]
+from eco2.localrun import free_port
+from tests.support.http_process import HttpProcess
 
 
 def cache_dir() -> Path:
@@ -39,34 +37,16 @@ def samples(text: str, metric: str, /, **labels: str) -> list[float]:
     ]
 
 
-class Exporter:
+class Exporter(HttpProcess):
     """``python -m eco2.cli.exporter`` (what ``eco2 celery-exporter`` runs) on a free loopback port."""
 
     def __init__(self, venv: Path, env: dict[str, str], log_path: Path, timeout_s: float = 60) -> None:
-        self.base = f"http://127.0.0.1:{free_port()}"
-        self.log_path = log_path
-        self._log = log_path.open("ab")
-        port = self.base.rsplit(":", 1)[1]
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "eco2.cli.exporter", "--venv", str(venv), "--host", "127.0.0.1", "--port", port],
-            cwd=ROOT,
-            env={**os.environ, **env},
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
+        port = str(free_port())
+        self.base = f"http://127.0.0.1:{port}"
+        argv = [sys.executable, "-m", "eco2.cli.exporter", "--venv", str(venv), "--host", "127.0.0.1", "--port", port]
+        super().__init__(
+            "exporter", argv, {**os.environ, **env}, log_path, self.base + "/health", timeout_s, probe_timeout_s=5
         )
-        deadline = time.monotonic() + timeout_s
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"exporter exited with {self.proc.returncode}:\n{self.log()}")
-            try:
-                if requests.get(self.base + "/health", timeout=5).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"exporter not ready after {timeout_s}s:\n{self.log()}")
-            time.sleep(0.3)
 
     def metrics(self) -> str:
         """One scrape (the exporter also asks the workers and the broker for queue data, about a second)."""
@@ -85,12 +65,3 @@ class Exporter:
             if time.monotonic() > deadline:
                 raise AssertionError(f"no {what} after {timeout_s}s; last scrape:\n{text}\nlog:\n{self.log()}")
             time.sleep(1)
-
-    def log(self) -> str:
-        """The exporter's output so far."""
-        return self.log_path.read_text(errors="replace")
-
-    def stop(self) -> None:
-        """SIGTERM, then SIGKILL if it hangs."""
-        stop_process(self.proc, 15)
-        self._log.close()
