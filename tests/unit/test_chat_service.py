@@ -40,6 +40,17 @@ def done_data(events: MemoryEvents, job_id: str) -> dict[str, Any]:
     return data
 
 
+class Parked:
+    """A dispatcher that sends nothing: the graph stops at its interrupt and the test resumes it by hand."""
+
+    continues_before_return = False
+
+    def fan_out(self, *a: Any) -> None: ...
+    def schedule_deadline(self, *a: Any) -> None: ...
+    def cancel_deadline(self, *a: Any) -> None: ...
+    def enqueue_chat(self, *a: Any) -> None: ...
+
+
 def test_waste_question_fans_out_to_waste_rag_and_weather() -> None:
     subs = all_subagents()
     container, events = build(subagents=subs)
@@ -204,14 +215,6 @@ def test_round_failed_continues_without_the_round() -> None:
     # Drive the graph to the first interrupt by hand: accept with a dispatcher that does nothing.
     from eco2.orchestrator.service import ChatService
 
-    class Parked:
-        continues_before_return = False
-
-        def fan_out(self, *a: Any) -> None: ...
-        def schedule_deadline(self, *a: Any) -> None: ...
-        def cancel_deadline(self, *a: Any) -> None: ...
-        def enqueue_chat(self, *a: Any) -> None: ...
-
     service = ChatService(container.graph, events, Parked(), container.sessions)
     service.accept((), {"job_id": "j", "message": "페트병"})
     job = JobRef("j", "job:j")
@@ -265,17 +268,10 @@ def test_a_timed_out_job_keeps_its_timeout_in_the_trace_when_the_answer_finishes
         def end_trace(self, root: str, config: Any, outputs: Any, error: str | None = None) -> None:
             self.ended.append((root, dict(outputs), error))
 
-    class ParkedThenTracing:
+    class ParkedThenTracing(Parked):
         """Parks the round (the test resumes it by hand); closes traces through the service, like Celery."""
 
         service: ChatService
-
-        continues_before_return = False
-
-        def fan_out(self, *a: Any) -> None: ...
-        def schedule_deadline(self, *a: Any) -> None: ...
-        def cancel_deadline(self, *a: Any) -> None: ...
-        def enqueue_chat(self, *a: Any) -> None: ...
 
         def close_trace(self, job: JobRef, outcome: str, error: str) -> None:
             self.service.close_trace(job, outcome, error)
@@ -298,14 +294,6 @@ def test_a_continuation_retried_after_a_stream_error_while_answering_finishes_th
     """The task layer retries on ``StreamError``; the retry must run the failed step, not call itself stale."""
     from eco2.errors import StreamError
     from eco2.orchestrator.service import ChatService
-
-    class Parked:
-        continues_before_return = False
-
-        def fan_out(self, *a: Any) -> None: ...
-        def schedule_deadline(self, *a: Any) -> None: ...
-        def cancel_deadline(self, *a: Any) -> None: ...
-        def enqueue_chat(self, *a: Any) -> None: ...
 
     class FirstDoneFails:
         """The job's stream refuses the first ``done`` (Redis went away for a moment)."""
@@ -355,8 +343,7 @@ def test_a_continuation_that_overtakes_the_checkpoint_is_told_to_retry_and_stale
     ok = [{"name": n, "status": "ok", "summary": f"{n} 결과"} for n in ("waste_rag", "weather")]
     overtaking: list[BaseException] = []
 
-    class Overtaking:
-        continues_before_return = False
+    class Overtaking(Parked):
         service: ChatService
 
         def fan_out(self, job: JobRef, round_no: int, *a: Any) -> None:
@@ -364,10 +351,6 @@ def test_a_continuation_that_overtakes_the_checkpoint_is_told_to_retry_and_stale
                 self.service.resume(job, round_no, ok)  # arrives while the checkpoint is not saved yet
             except ContinuationEarlyError as exc:
                 overtaking.append(exc)
-
-        def schedule_deadline(self, *a: Any) -> None: ...
-        def cancel_deadline(self, *a: Any) -> None: ...
-        def enqueue_chat(self, *a: Any) -> None: ...
 
     container, events = build()
     dispatcher = Overtaking()
