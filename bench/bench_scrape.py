@@ -44,7 +44,7 @@ FIRST_PID = 100_000
 
 
 def simulate_process(rng: random.Random, tasks: int) -> None:
-    """What one pool process records over ``tasks`` chats before ``max_tasks_per_child`` recycles it."""
+    """What one pool process records over ``tasks`` chats before it is recycled."""
     m = create_metrics(CollectorRegistry())
     m.stream_active.inc()
     for _ in range(tasks):
@@ -127,7 +127,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dead", type=int, default=1000)
     parser.add_argument("--live", type=int, default=4)
-    parser.add_argument("--tasks", type=int, default=50, help="chats per pool process (max_tasks_per_child)")
+    parser.add_argument("--tasks", type=int, default=50, help="chats per pool process before it is recycled")
     parser.add_argument("--repeat", type=int, default=50, help="scrapes per median (5 over the unfolded dir)")
     args = parser.parse_args()
 

@@ -190,6 +190,8 @@ class Settings:
     """``ECO2_BREAKER_FAIL_MAX``: retryable failures in a row that open an upstream's breaker."""
     breaker_reset_s: float = 30.0
     """``ECO2_BREAKER_RESET_S``: how long a breaker stays open before a trial call."""
+    worker_max_memory_mb: int = 1024
+    """``ECO2_WORKER_MAX_MEMORY_MB``: a prefork pool process grown past this is replaced after its task (0: never)."""
     heartbeat_file: Path | None = None
     """``ECO2_HEARTBEAT_FILE``: touched on every worker heartbeat (every 2 s while connected), for probes."""
     env_name: str = "development"
@@ -278,6 +280,7 @@ class Settings:
             openai_vision_model=env.get("ECO2_OPENAI_VISION_MODEL", "").strip() or d.openai_vision_model,
             openai_image_model=env.get("ECO2_OPENAI_IMAGE_MODEL", "").strip() or d.openai_image_model,
             upstream_timeout_s=_float(env, "ECO2_UPSTREAM_TIMEOUT_S", d.upstream_timeout_s),
+            worker_max_memory_mb=_int(env, "ECO2_WORKER_MAX_MEMORY_MB", d.worker_max_memory_mb),
             heartbeat_file=Path(hb) if (hb := env.get("ECO2_HEARTBEAT_FILE", "").strip()) else None,
             breaker_fail_max=_int(env, "ECO2_BREAKER_FAIL_MAX", d.breaker_fail_max, minimum=1),
             breaker_reset_s=_float(env, "ECO2_BREAKER_RESET_S", d.breaker_reset_s),

@@ -54,6 +54,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_track_started": True,
         "worker_cancel_long_running_tasks_on_connection_loss": True,
         "broker_connection_retry_on_startup": True,
-        "worker_max_tasks_per_child": 1000,
+        # Recycle a pool process when it has grown, not after a task count: a new process builds its
+        # container (~1.5 s), which a count bound paid every ~170 chats (docs/celery.md).
+        "worker_max_memory_per_child": settings.worker_max_memory_mb * 1024 or None,
         "worker_hijack_root_logger": False,
     }

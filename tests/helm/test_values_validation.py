@@ -147,6 +147,10 @@ def test_wrong_values_fail_the_schema_naming_the_value(changes: dict[str, Any], 
             "pool all: autoscaling.maxReplicas (2) is below minReplicas (3)",
         ),
         ({"character__graceSeconds": 30}, "character.terminationGracePeriodSeconds (30) must exceed"),
+        (
+            {"pools": [pool("all", ["eco2.chat", "eco2.io", "eco2.cpu"], concurrency=2, maxMemoryPerChildMB=200)]},
+            "pool all: 2 processes of up to maxMemoryPerChildMB=200 MiB do not fit its memory limit (512 MiB",
+        ),
     ],
 )
 def test_values_that_only_the_templates_can_check_fail_with_a_clear_message(

@@ -200,6 +200,32 @@ def test_metrics_dir_is_an_emptydir_and_the_endpoint_is_exposed(rendered: Render
         assert service["spec"]["ports"][0]["targetPort"] == "metrics"
 
 
+def test_prefork_processes_are_recycled_before_the_pod_reaches_its_memory_limit(rendered: Rendered) -> None:
+    for deployment in rendered.workers():
+        container = worker_container(deployment)
+        env = env_of(container)
+        if option(container["args"], "pool") != "prefork":
+            assert "ECO2_WORKER_MAX_MEMORY_MB" not in env  # Celery recycles only prefork processes
+            continue
+        per_process = int(env["ECO2_WORKER_MAX_MEMORY_MB"]["value"])
+        limit = container["resources"]["limits"]["memory"]
+        limit_mib = int(limit[:-2]) * (1024 if limit.endswith("Gi") else 1)
+        assert per_process * int(option(container["args"], "concurrency")) + 256 <= limit_mib
+        assert per_process >= 300  # an eco2 pool process holds ~250 MiB: it must not be recycled after every task
+
+
+def test_an_explicit_per_process_bound_wins_and_zero_turns_recycling_off() -> None:
+    from tests.helm.chart import load_values, parse, render
+
+    values = load_values("single-pool-values.yaml")
+    (only,) = values["pools"]
+    for bound in (0, 300):
+        values["pools"] = [{**only, "pool": "prefork", "concurrency": 2, "maxMemoryPerChildMB": bound}]
+        objects = parse(render(values))
+        (deployment,) = [d for d in objects if d["kind"] == "Deployment" and "worker" in d["metadata"]["name"]]
+        assert env_of(worker_container(deployment))["ECO2_WORKER_MAX_MEMORY_MB"]["value"] == str(bound)
+
+
 def test_chat_pool_gets_the_shared_checkpointer_from_a_secret(rendered: Rendered) -> None:
     sqlite = rendered.values.get("checkpoint", {}).get("sqliteSingleReplica", False)
     for deployment in rendered.workers():

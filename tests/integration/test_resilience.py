@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import time
 import uuid
@@ -184,3 +185,23 @@ def test_a_round_that_overtakes_its_checkpoint_is_continued_once_it_is_saved(
             assert terminal(entries)["answer"] == "".join(f"조각{n} " for n in range(5))
             assert [e["type"] for e in entries].count("done") == 1
     assert "ContinuationEarlyError" in logs.read_text(encoding="utf-8")  # it did overtake, and was retried
+
+
+def test_a_pool_process_past_its_memory_bound_is_replaced_between_tasks_and_no_chat_is_lost(
+    redis_url: str, db: redis.Redis, tmp_path: Path
+) -> None:
+    """ECO2_WORKER_MAX_MEMORY_MB reaches Celery: with a bound below any process's size, every task is
+    the last of its process, and every chat still ends with its answer."""
+    env = {**worker_env(redis_url, tmp_path), "ECO2_WORKER_MAX_MEMORY_MB": "1"}
+    backend = Celery(broker=redis_url)
+    jobs = [new_job() for _ in range(2)]
+    with Worker(env, concurrency=2, log_path=tmp_path / "worker.log") as worker:
+        for job_id in jobs:
+            kwargs = {"job_id": job_id, "message": "캔 버리는 법"}
+            backend.send_task("eco2.chat.process", kwargs=kwargs, queue="eco2.chat")
+        results = [terminal(collect(db, job_id, timeout_s=120)) for job_id in jobs]
+        # Every new pool process logs as ForkPoolWorker-<n>, n counting up (billiard's own notice of the
+        # replacement goes to a logger Celery does not wire up).
+        processes = set(re.findall(r"ForkPoolWorker-\d+", worker.log_path.read_text(errors="replace")))
+    assert [r["_type"] for r in results] == ["done", "done"]
+    assert len(processes) >= 6  # 2 at start; each chat is at least 3 tasks (entry, a subagent, continuation)

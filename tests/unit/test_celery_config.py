@@ -45,6 +45,17 @@ def test_reliability_defaults(conf: dict[str, object]) -> None:
     assert conf["broker_url"] == conf["result_backend"] == "redis://r:6379/3"
 
 
+def test_pool_processes_are_recycled_by_memory_not_by_task_count(conf: dict[str, object]) -> None:
+    # A count bound rebuilt every process's container every ~170 chats (docs/celery.md has the numbers).
+    assert "worker_max_tasks_per_child" not in conf
+    assert conf["worker_max_memory_per_child"] == 1024 * 1024  # KiB, Celery's unit
+    for mb, kib in (("640", 640 * 1024), ("0", None)):
+        settings = Settings.from_env({"ECO2_WORKER_MAX_MEMORY_MB": mb})
+        assert celery_config(settings)["worker_max_memory_per_child"] == kib
+    with pytest.raises(ConfigError, match="ECO2_WORKER_MAX_MEMORY_MB"):
+        Settings.from_env({"ECO2_WORKER_MAX_MEMORY_MB": "lots"})
+
+
 def test_a_job_timeout_beyond_the_visibility_timeout_is_refused() -> None:
     with pytest.raises(ConfigError):
         celery_config(Settings.from_env({"ECO2_JOB_TIMEOUT_S": "7200"}))

@@ -1,7 +1,7 @@
 """Fold the metric files of dead pool processes into archives, so scrapes stop growing with churn.
 
 Every pool process writes ``<type>_<pid>.db`` files (``gauge_<mode>_<pid>.db``) and the stock
-``MultiProcessCollector`` reads all of them at every scrape; with ``worker_max_tasks_per_child`` churn the
+``MultiProcessCollector`` reads all of them at every scrape; when pool processes are replaced the
 directory and the scrape time grow without bound (the stock ``mark_process_dead`` only removes live gauges).
 
 Folding adds a dead pid's values into one archive per file prefix (``counter_archive.db``,

@@ -276,3 +276,38 @@ exec:
     - -c
     - test $(( $(date +%s) - $(stat -c %Y /tmp/eco2.heartbeat 2>/dev/null || echo 0) )) -lt {{ .seconds }}
 {{- end }}
+
+{{/*
+Headroom of a worker pod outside its pool processes (the main process, ~110 MiB), in MiB.
+*/}}
+{{- define "eco2.workerHeadroomMB" -}}256{{- end }}
+
+{{/*
+A pool's memory limit in MiB when it is written in Mi or Gi, else "".
+*/}}
+{{- define "eco2.poolLimitMB" -}}
+{{- $limit := toString (dig "limits" "memory" "" (.resources | default dict)) }}
+{{- if regexMatch "^[0-9]+Mi$" $limit }}
+{{- trimSuffix "Mi" $limit }}
+{{- else if regexMatch "^[0-9]+Gi$" $limit }}
+{{- mul (trimSuffix "Gi" $limit | int) 1024 }}
+{{- end }}
+{{- end }}
+
+{{/*
+ECO2_WORKER_MAX_MEMORY_MB of a prefork pool: its maxMemoryPerChildMB, else its memory limit less the
+headroom, shared by its processes, so a growing process is replaced before the pod is OOM-killed.
+"" for thread pools (Celery recycles only prefork processes) or when neither is known.
+*/}}
+{{- define "eco2.poolMaxMemoryMB" -}}
+{{- if eq .pool "prefork" }}
+{{- if hasKey . "maxMemoryPerChildMB" }}
+{{- .maxMemoryPerChildMB | int }}
+{{- else }}
+{{- $limit := include "eco2.poolLimitMB" . }}
+{{- if $limit }}
+{{- div (sub ($limit | int) (include "eco2.workerHeadroomMB" . | int)) (.concurrency | int) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}

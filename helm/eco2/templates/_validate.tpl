@@ -35,6 +35,17 @@ Included once, from configmap.yaml.
 {{- end }}
 {{- end }}
 
+{{- /* A pool process must be recycled before its pod reaches the memory limit. */}}
+{{- range $v.pools }}
+{{- $limit := include "eco2.poolLimitMB" . }}
+{{- if and (hasKey . "maxMemoryPerChildMB") $limit (eq .pool "prefork") }}
+{{- $room := sub ($limit | int) (include "eco2.workerHeadroomMB" . | int) }}
+{{- if gt (mul (.maxMemoryPerChildMB | int) (.concurrency | int)) $room }}
+{{- fail (printf "eco2: pool %s: %d processes of up to maxMemoryPerChildMB=%d MiB do not fit its memory limit (%d MiB, of which %s are the main process's headroom): the pod would be OOM-killed before a process is recycled. Lower maxMemoryPerChildMB or concurrency, or raise the limit." .name (.concurrency | int) (.maxMemoryPerChildMB | int) ($limit | int) (include "eco2.workerHeadroomMB" .)) }}
+{{- end }}
+{{- end }}
+{{- end }}
+
 {{- /* SQLite checkpoints live in one pod: exactly one replica of one pool may run eco2.chat tasks. */}}
 {{- if $v.checkpoint.sqliteSingleReplica }}
 {{- $chatPools := 0 }}
