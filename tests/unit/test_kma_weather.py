@@ -9,11 +9,12 @@ from datetime import datetime
 
 import pytest
 
+from eco2.adapters.datagokr import RESULT_CODES, Outcome, PortalPermanentError, PortalRetryableError
 from eco2.adapters.kma.base_times import KST, ncst_base
 from eco2.adapters.kma.client import KmaClient
 from eco2.adapters.kma.grid import GridPoint
 from eco2.adapters.kma.korean import hour_ranges
-from eco2.adapters.kma.parsing import RESULT_CODES, KmaPermanentError, KmaRetryableError, Outcome, parse_items
+from eco2.adapters.kma.parsing import parse_items
 from eco2.adapters.kma.values import SKY_NAMES, amount, pty_name, wind_direction
 from eco2.adapters.memory.events import MemoryEvents
 from eco2.adapters.noop.metrics import NoOpMetricsAdapter
@@ -182,10 +183,10 @@ def test_nodata_is_an_empty_result_not_an_error(kma: FakeKma) -> None:
 @pytest.mark.parametrize("code", sorted(set(RESULT_CODES) - {"00", "03"}))
 def test_every_error_code_is_classified(kma: FakeKma, code: str) -> None:
     kma.script(gateway_error(code) if code in GATEWAY_CODES else service_error(code))
-    expected = KmaRetryableError if RESULT_CODES[code][1] is Outcome.RETRYABLE else KmaPermanentError
+    expected = PortalRetryableError if RESULT_CODES[code][1] is Outcome.RETRYABLE else PortalPermanentError
     with pytest.raises(expected) as caught:
         client(kma).observations(SEOUL, NOON_NCST)
-    assert isinstance(caught.value, KmaRetryableError | KmaPermanentError)
+    assert isinstance(caught.value, PortalRetryableError | PortalPermanentError)
     assert caught.value.code == code
     assert RESULT_CODES[code][0] in str(caught.value)
 
@@ -197,15 +198,15 @@ def test_documented_outcomes_of_the_key_and_quota_codes() -> None:
 
 
 def test_the_fake_gateway_refuses_unknown_and_expired_keys_in_xml(kma: FakeKma) -> None:
-    with pytest.raises(KmaPermanentError, match="SERVICE_KEY_IS_NOT_REGISTERED_ERROR"):
+    with pytest.raises(PortalPermanentError, match="SERVICE_KEY_IS_NOT_REGISTERED_ERROR"):
         client(kma, key="wrong+key==").observations(SEOUL, NOON_NCST)
-    with pytest.raises(KmaPermanentError, match="DEADLINE_HAS_EXPIRED_ERROR"):
+    with pytest.raises(PortalPermanentError, match="DEADLINE_HAS_EXPIRED_ERROR"):
         client(kma, key=EXPIRED_KEY).observations(SEOUL, NOON_NCST)
 
 
 def test_a_service_error_in_xml_is_classified_too(kma: FakeKma) -> None:
     kma.script(xml_service_error("04"), xml_service_error("03"))
-    with pytest.raises(KmaRetryableError):
+    with pytest.raises(PortalRetryableError):
         client(kma).observations(SEOUL, NOON_NCST)
     assert client(kma).observations(SEOUL, NOON_NCST) == []
 

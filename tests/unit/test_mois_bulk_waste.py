@@ -7,9 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from eco2.adapters.datagokr import parse
 from eco2.adapters.memory.events import MemoryEvents
 from eco2.adapters.mois import District, resolve_district
-from eco2.adapters.mois._datagokr import parse
 from eco2.adapters.noop.metrics import NoOpMetricsAdapter
 from eco2.adapters.resilience.breakers import Breakers, CircuitOpenError
 from eco2.config import Secret, Settings
@@ -273,7 +273,7 @@ def test_gateway_forms_in_json_and_xml_are_parsed() -> None:
     key_json = '{"OpenAPI_ServiceResponse": {"cmmMsgHeader": {"returnReasonCode": "30"}}}'
     with pytest.raises(PermanentError, match="SERVICE_KEY_IS_NOT_REGISTERED_ERROR"):
         parse("mois", key_json)
-    with pytest.raises(RetryableError, match="SERVICETIMEOUT_ERROR"):
+    with pytest.raises(RetryableError, match="SERVICETIME_OUT"):
         parse("mois", "<OpenAPI_ServiceResponse><cmmMsgHeader><returnReasonCode>05</returnReasonCode>")
     with pytest.raises(PermanentError, match="XML where JSON"):
         parse("mois", "<response><header><resultCode>00</resultCode></header></response>")

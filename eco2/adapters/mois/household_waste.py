@@ -15,8 +15,8 @@ from dataclasses import dataclass, fields
 from typing import Any
 from urllib.parse import unquote
 
+from eco2.adapters import datagokr
 from eco2.adapters.http.upstream import HttpUpstream
-from eco2.adapters.mois import _datagokr
 from eco2.config import Secret
 
 MAX_ROWS = 100
@@ -113,7 +113,7 @@ class HouseholdWastePage:
 
 
 class MoisHouseholdWaste:
-    """Looks up a 시군구's waste disposal rules; errors follow ``_datagokr`` (retryable vs permanent)."""
+    """Looks up a 시군구's waste disposal rules; errors follow ``eco2.adapters.datagokr`` (retryable vs permanent)."""
 
     name = "mois"
 
@@ -132,7 +132,7 @@ class MoisHouseholdWaste:
         }
         response = self._upstream.get("info", params=params)
         # Decoded here, not via ``response.text``: the gateway omits the charset and requests would guess.
-        page = _datagokr.parse(self._upstream.name, response.content.decode("utf-8", errors="replace"))
+        page = datagokr.parse(self._upstream.name, response.content.decode("utf-8", errors="replace"))
         return HouseholdWastePage(tuple(HouseholdWasteRow.from_item(item) for item in page.items), page.total_count)
 
 
