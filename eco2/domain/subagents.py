@@ -123,6 +123,9 @@ class SubagentResult:
     """A short, secret-free reason when the status is not OK."""
     duration_s: float = 0.0
     attempts: int = 1
+    reported: bool = True
+    """Whether the task wrote this stage's events itself; ``False`` when it ended within the stream's
+    coalescing window and left them to the continuation's first write (``eco2/subagents/progress.py``)."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form (Celery result, graph state)."""
@@ -135,6 +138,7 @@ class SubagentResult:
             "error": self.error,
             "duration_s": round(self.duration_s, 4),
             "attempts": self.attempts,
+            "reported": self.reported,
         }
 
     @classmethod
@@ -149,4 +153,5 @@ class SubagentResult:
             error=str(data.get("error", "")),
             duration_s=float(data.get("duration_s", 0.0)),
             attempts=int(data.get("attempts", 1)),
+            reported=data.get("reported") is not False,  # results of older workers reported themselves
         )

@@ -32,6 +32,7 @@ from eco2.ports.events import EventStreamPort, JobEventsPort
 from eco2.ports.metrics import MetricsPort
 from eco2.ports.sessions import SessionQueuePort
 from eco2.ports.telemetry import TelemetryConfigPort
+from eco2.subagents.progress import report_withdrawn
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +114,7 @@ class ChatService:
         values: ChatState = state.values  # type: ignore[assignment]
         pending = [i.value for i in state.interrupts] if values.get("job_id") == job.job_id else []
         if pending and pending[0].get("round") == round_no:
+            report_withdrawn(events, results)  # buffered: they go out with this step's first write
             return self._run(job, events, Command(resume=[dict(r) for r in results]), primary_intent(values))
         if self.ending.finished(job.job_id):
             log.info("continuation for round %s of job %s came after the job ended; ignored", round_no, job.job_id)

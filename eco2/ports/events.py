@@ -64,6 +64,14 @@ class JobEventsPort(Protocol):
         """Flush and release resources; the job may still go on in another task."""
         ...
 
+    def withdraw(self) -> bool:
+        """Drop what is buffered if this writer has written nothing yet; ``True`` when dropped.
+
+        ``False`` (nothing dropped) once any of its events has been written, or when nothing is buffered:
+        the caller then goes on writing here. Lets a short step hand its events to the job's next write.
+        """
+        ...
+
 
 class EventStreamPort(Protocol):
     """Opens per-job writers and reads streams back (for the CLI, tests and gateways)."""

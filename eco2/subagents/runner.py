@@ -22,19 +22,10 @@ from eco2.ports.events import EventStreamPort
 from eco2.ports.metrics import MetricsPort
 from eco2.ports.subagents import SubagentPort
 from eco2.ports.telemetry import TelemetryConfigPort
+from eco2.subagents.progress import STAGE_STATUS, report_end
 from eco2.subagents.registry import spec_for
 
 log = logging.getLogger(__name__)
-
-_STAGE_STATUS = {
-    ResultStatus.OK: StageStatus.COMPLETED,
-    ResultStatus.WEAK: StageStatus.COMPLETED,
-    ResultStatus.EMPTY: StageStatus.COMPLETED,
-    ResultStatus.NEEDS_INPUT: StageStatus.COMPLETED,
-    ResultStatus.NOT_CONFIGURED: StageStatus.SKIPPED,
-    ResultStatus.TIMEOUT: StageStatus.FAILED,
-    ResultStatus.FAILED: StageStatus.FAILED,
-}
 
 
 class SubagentRunner:
@@ -79,10 +70,13 @@ class SubagentRunner:
             result = self._traced(spec.name, query, attempt, final_attempt, job)
         else:
             result = self._attempt(spec.name, query, attempt, final_attempt)
-        if result.status is ResultStatus.NEEDS_INPUT:
-            _quiet(writer.needs_input, {"subagent": spec.name, **result.data})
-        _quiet(writer.stage, spec.name, _STAGE_STATUS[result.status])
-        _quiet(writer.close)  # a fast subagent's started+completed go out in one round trip
+        if attempt == 1 and writer.withdraw():
+            # Over before its ``started`` left the buffer: the continuation writes the whole stage with
+            # its own first write, one round trip fewer on the chat's path (eco2/subagents/progress.py).
+            result = dataclasses.replace(result, reported=False)
+        else:
+            _quiet(report_end, writer, result)
+            _quiet(writer.close)  # a run inside the window sends started and its end in one round trip
         self._metrics.track_subagent_call(spec.name, result.status.value, result.duration_s)
         return result
 
@@ -100,7 +94,7 @@ class SubagentRunner:
         root = job.root_run if job else None
         with self._telemetry.child_run(root, f"subagent:{name}", config, query.to_dict()) as run:
             result = self._attempt(name, query, attempt, final_attempt)
-            failed = _STAGE_STATUS[result.status] is StageStatus.FAILED
+            failed = STAGE_STATUS[result.status] is StageStatus.FAILED
             run.end(result.to_dict(), (result.error or result.status.value) if failed else None)
         return result
 

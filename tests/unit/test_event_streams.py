@@ -210,3 +210,19 @@ def test_rejected_jobs_are_recorded(rstreams: RedisStreamsEvents, rclient: redis
     rstreams.reject("missing_job_id", "job_id is required", None)
     (entry,) = rclient.xrange("t:chat:rejected")
     assert entry[1][b"code"] == b"missing_job_id"
+
+
+def test_withdraw_drops_only_events_that_have_not_gone_out(streams: EventStreamPort) -> None:
+    w = streams.open("jw")
+    w.stage("waste_rag", StageStatus.STARTED)
+    withdrawn = w.withdraw()  # the Redis writer still holds it; the in-memory one wrote it at once
+    w.done({"intent": "waste"})
+    types = [e["type"] for e in _all(streams, "jw")]
+    assert types == (["done"] if withdrawn else ["stage", "done"])
+    w2 = streams.open("jw2")
+    w2.stage("weather", StageStatus.STARTED)
+    w2.flush()
+    w2.stage("weather", StageStatus.COMPLETED)
+    assert w2.withdraw() is False  # something went out already: the rest stays and is written
+    w2.done({"intent": "weather"})
+    assert [e.get("status", e["type"]) for e in _all(streams, "jw2")] == ["started", "completed", "done"]

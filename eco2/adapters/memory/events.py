@@ -80,6 +80,10 @@ class MemoryJobEvents:
     def close(self) -> None:
         """Nothing to release."""
 
+    def withdraw(self) -> bool:
+        """Every event is written at once: nothing is ever buffered to withdraw."""
+        return False
+
     def observe(self, observer: WriteObserver | None) -> None:
         """Report writes to ``observer``."""
         self._observer = observer

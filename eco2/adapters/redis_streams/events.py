@@ -97,6 +97,14 @@ class RedisJobEvents:
         """Flush what is buffered."""
         self.flush()
 
+    def withdraw(self) -> bool:
+        """Drop the buffered events if none of this writer's batches has gone out (or failed to)."""
+        with self._lock:
+            if self._batch or self._finished or not self._pending:
+                return False
+            self._pending, self._pending_tokens = [], 0
+            return True  # the flusher's scheduled call then finds nothing to send
+
     def observe(self, observer: WriteObserver | None) -> None:
         """Report flushes and resets to ``observer``."""
         with self._lock:
