@@ -94,7 +94,7 @@ class Page:
 def normal_code(code: str) -> str:
     """``"3"``, ``"03"`` and ``"0003"`` are the same code (envelopes differ in padding)."""
     digits = code.strip()
-    return digits[-2:].zfill(2) if digits.isdigit() else digits
+    return f"{int(digits):02d}" if digits.isascii() and digits.isdigit() else digits
 
 
 def check_code(upstream: str, code: str) -> Outcome:

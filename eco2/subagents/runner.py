@@ -76,7 +76,7 @@ class SubagentRunner:
             result = dataclasses.replace(result, reported=False)
         else:
             _quiet(report_end, writer, result)
-            _quiet(writer.close)  # a run inside the window sends started and its end in one round trip
+            _quiet(writer.close)  # its started went out already (or this is a retry): the end follows
         self._metrics.track_subagent_call(spec.name, result.status.value, result.duration_s)
         return result
 

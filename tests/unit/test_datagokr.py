@@ -25,6 +25,11 @@ def test_each_error_code_raises_its_one_outcome_with_the_code(code: str) -> None
     assert RESULT_CODES[code][0] in str(caught.value)
 
 
+def test_a_longer_code_is_not_cut_down_to_a_known_one() -> None:
+    with pytest.raises(PortalPermanentError, match="undocumented"):
+        check_code("svc", "100")  # not "00"
+
+
 def test_the_quota_and_key_codes_are_permanent_and_provider_trouble_is_retryable() -> None:
     assert {RESULT_CODES[c][1] for c in ("20", "21", "22", "30", "31", "32")} == {Outcome.PERMANENT}
     assert {RESULT_CODES[c][1] for c in ("01", "02", "04", "05", "99")} == {Outcome.RETRYABLE}
