@@ -26,6 +26,7 @@ from eco2.domain.subagents import SubagentQuery
 from eco2.orchestrator.routing import plan_for
 from eco2.ports.dispatch import DispatchPort, JobRef
 from eco2.ports.events import EventStreamPort, JobEventsPort
+from eco2.subagents.progress import report_withdrawn
 from eco2.subagents.registry import REGISTRY
 from eco2.subagents.runner import SubagentRunner
 from tasks import runtime
@@ -75,6 +76,7 @@ class GraphlessService:
 
     def resume(self, job: JobRef, round_no: int, results: Sequence[Mapping[str, Any]]) -> str:
         events = self._events.open(job.job_id)
+        report_withdrawn(events, results)  # as eco2's continuation does
         events.begin_answer()
         for piece in InstantWriter().stream(None):  # type: ignore[arg-type]  # the writer ignores its input
             events.token("answer", piece)

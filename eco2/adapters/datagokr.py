@@ -94,7 +94,9 @@ class Page:
 def normal_code(code: str) -> str:
     """``"3"``, ``"03"`` and ``"0003"`` are the same code (envelopes differ in padding)."""
     digits = code.strip()
-    return f"{int(digits):02d}" if digits.isascii() and digits.isdigit() else digits
+    if not (digits.isascii() and digits.isdigit()):
+        return digits
+    return digits.lstrip("0").zfill(2)
 
 
 def check_code(upstream: str, code: str) -> Outcome:

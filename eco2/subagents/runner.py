@@ -75,7 +75,7 @@ class SubagentRunner:
             # its own first write, one round trip fewer on the chat's path (eco2/subagents/progress.py).
             result = dataclasses.replace(result, reported=False)
         else:
-            _quiet(report_end, writer, result)
+            report_end(writer, result, _quiet)
             _quiet(writer.close)  # its started went out already (or this is a retry): the end follows
         self._metrics.track_subagent_call(spec.name, result.status.value, result.duration_s)
         return result

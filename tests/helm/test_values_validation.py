@@ -31,7 +31,7 @@ def pool(name: str, queues: list[str], **extra: Any) -> dict[str, Any]:
         "pool": "prefork",
         "concurrency": 1,
         "replicas": 1,
-        "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "512Mi"}},
+        "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "768Mi"}},
         **extra,
     }
 
@@ -148,8 +148,24 @@ def test_wrong_values_fail_the_schema_naming_the_value(changes: dict[str, Any], 
         ),
         ({"character__graceSeconds": 30}, "character.terminationGracePeriodSeconds (30) must exceed"),
         (
-            {"pools": [pool("all", ["eco2.chat", "eco2.io", "eco2.cpu"], concurrency=2, maxMemoryPerChildMB=200)]},
-            "pool all: 2 processes of up to maxMemoryPerChildMB=200 MiB do not fit its memory limit (512 MiB",
+            {"pools": [pool("all", ["eco2.chat", "eco2.io", "eco2.cpu"], concurrency=2, maxMemoryPerChildMB=300)]},
+            "pool all: 2 processes of up to maxMemoryPerChildMB=300 MiB do not fit its memory limit (768 MiB",
+        ),
+        (
+            {"pools": [pool("all", ["eco2.chat", "eco2.io", "eco2.cpu"], concurrency=2)]},
+            "pool all: its memory limit (768 MiB) leaves 256 MiB per process",
+        ),
+        (
+            {
+                "pools": [
+                    pool(
+                        "all",
+                        ["eco2.chat", "eco2.io", "eco2.cpu"],
+                        resources={"requests": {"cpu": "1", "memory": "1G"}, "limits": {"memory": "2G"}},
+                    )
+                ]
+            },
+            'pool all: its memory limit "2G" is not in Mi or Gi',
         ),
     ],
 )

@@ -28,6 +28,8 @@ def test_each_error_code_raises_its_one_outcome_with_the_code(code: str) -> None
 def test_a_longer_code_is_not_cut_down_to_a_known_one() -> None:
     with pytest.raises(PortalPermanentError, match="undocumented"):
         check_code("svc", "100")  # not "00"
+    with pytest.raises(PortalPermanentError, match="undocumented"):
+        check_code("svc", "9" * 5000)  # no int() of a hostile length
 
 
 def test_the_quota_and_key_codes_are_permanent_and_provider_trouble_is_retryable() -> None:

@@ -14,8 +14,10 @@ from eco2.adapters.redis_streams import RedisStreamsEvents
 from eco2.bootstrap import bootstrap
 from eco2.config import Settings
 from eco2.dispatch.inline import InlineDispatcher
+from eco2.domain.events import StageStatus
 from eco2.domain.request import parse_request
 from eco2.domain.subagents import ResultStatus, SubagentQuery, SubagentResult
+from eco2.errors import StreamError
 from eco2.subagents.progress import report_withdrawn
 from eco2.subagents.runner import SubagentRunner
 from tests.fakes import KeywordClassifier, ListWriter, ScriptedSubagent, all_subagents
@@ -109,3 +111,33 @@ def test_in_a_chat_each_stage_appears_once_the_slow_one_live_the_fast_one_with_t
     assert weather[1][0] < rag[0][0]
     ts = {int(e["seq"]): int(e["ts"]) for e in events}
     assert ts[weather[1][0]] - ts[weather[0][0]] >= 2 * WINDOW_MS
+
+
+class _NeedsInputFails:
+    """A writer whose ``needs_input`` write fails (e.g. an earlier flush broke) while stages still work."""
+
+    def __init__(self) -> None:
+        self.stages: list[str] = []
+
+    def stage(self, stage: str, status: StageStatus, intent: str | None = None) -> None:
+        self.stages.append(status.value)
+
+    def needs_input(self, data: object) -> None:
+        raise StreamError("write failed")
+
+    def withdraw(self) -> bool:
+        return False
+
+    def close(self) -> None: ...
+
+
+def test_a_failed_needs_input_write_does_not_cost_the_stage_its_end() -> None:
+    writer = _NeedsInputFails()
+
+    class Events:
+        def open(self, job_id: str, traceparent: str | None = None) -> _NeedsInputFails:
+            return writer
+
+    asks = ScriptedSubagent("location", lambda q: SubagentResult("location", ResultStatus.NEEDS_INPUT))
+    SubagentRunner({"location": asks}, Events()).run("location", query("ni"))  # type: ignore[arg-type]
+    assert writer.stages == ["started", "completed"]

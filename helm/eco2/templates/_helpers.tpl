@@ -283,6 +283,11 @@ Headroom of a worker pod outside its pool processes (the main process, ~110 MiB)
 {{- define "eco2.workerHeadroomMB" -}}256{{- end }}
 
 {{/*
+The smallest per-process bound the chart derives (MiB): an eco2 pool process holds ~250 MiB after start.
+*/}}
+{{- define "eco2.minProcessMB" -}}320{{- end }}
+
+{{/*
 A pool's memory limit in MiB when it is written in Mi or Gi, else "".
 */}}
 {{- define "eco2.poolLimitMB" -}}

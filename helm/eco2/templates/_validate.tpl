@@ -35,13 +35,25 @@ Included once, from configmap.yaml.
 {{- end }}
 {{- end }}
 
-{{- /* A pool process must be recycled before its pod reaches the memory limit. */}}
+{{- /* A pool process must be recycled before its pod reaches the memory limit, and not after every task. */}}
 {{- range $v.pools }}
+{{- if eq .pool "prefork" }}
 {{- $limit := include "eco2.poolLimitMB" . }}
-{{- if and (hasKey . "maxMemoryPerChildMB") $limit (eq .pool "prefork") }}
+{{- $rawLimit := toString (dig "limits" "memory" "" (.resources | default dict)) }}
+{{- if hasKey . "maxMemoryPerChildMB" }}
+{{- if $limit }}
 {{- $room := sub ($limit | int) (include "eco2.workerHeadroomMB" . | int) }}
 {{- if gt (mul (.maxMemoryPerChildMB | int) (.concurrency | int)) $room }}
 {{- fail (printf "eco2: pool %s: %d processes of up to maxMemoryPerChildMB=%d MiB do not fit its memory limit (%d MiB, of which %s are the main process's headroom): the pod would be OOM-killed before a process is recycled. Lower maxMemoryPerChildMB or concurrency, or raise the limit." .name (.concurrency | int) (.maxMemoryPerChildMB | int) ($limit | int) (include "eco2.workerHeadroomMB" .)) }}
+{{- end }}
+{{- end }}
+{{- else if and $rawLimit (not $limit) }}
+{{- fail (printf "eco2: pool %s: its memory limit %q is not in Mi or Gi, so the chart cannot derive how large a pool process may grow; write it in Mi or Gi, or set the pool's maxMemoryPerChildMB (0: never recycle)." .name $rawLimit) }}
+{{- else if $limit }}
+{{- $derived := include "eco2.poolMaxMemoryMB" . | int }}
+{{- if lt $derived (include "eco2.minProcessMB" . | int) }}
+{{- fail (printf "eco2: pool %s: its memory limit (%d MiB) leaves %d MiB per process after %s MiB for the main process; an eco2 pool process holds ~250 MiB and needs at least %s MiB, or it would be replaced after every task. Raise the limit, lower concurrency, or set the pool's maxMemoryPerChildMB (0: never recycle)." .name ($limit | int) $derived (include "eco2.workerHeadroomMB" .) (include "eco2.minProcessMB" .)) }}
+{{- end }}
 {{- end }}
 {{- end }}
 {{- end }}
