@@ -111,11 +111,11 @@ def check_code(upstream: str, code: str) -> Outcome:
     return outcome
 
 
-def _bodiless(upstream: str, code: str) -> Page:
+def _bodiless(upstream: str, code: str, malformed: str = "no body") -> Page:
     """An envelope without rows: no data, an error (raised), or malformed when it claims success."""
     if check_code(upstream, code) is Outcome.EMPTY:
         return Page((), 0)
-    raise PermanentError(f"{upstream}: malformed response (no body)")
+    raise PermanentError(f"{upstream}: malformed response ({malformed})")
 
 
 def parse(upstream: str, text: str) -> Page:
@@ -125,9 +125,7 @@ def parse(upstream: str, text: str) -> Page:
         match = _XML_CODE.search(body)
         if match is None:
             raise PermanentError(f"{upstream}: malformed response (XML without a result code)")
-        if check_code(upstream, match.group(2)) is Outcome.EMPTY:
-            return Page((), 0)
-        raise PermanentError(f"{upstream}: malformed response (XML where JSON was requested)")
+        return _bodiless(upstream, match.group(2), "XML where JSON was requested")
     try:
         data = json.loads(body)
     except ValueError as exc:

@@ -288,10 +288,17 @@ The smallest per-process bound the chart derives (MiB): an eco2 pool process hol
 {{- define "eco2.minProcessMB" -}}320{{- end }}
 
 {{/*
+A pool's memory limit as written (resources.limits.memory), else "".
+*/}}
+{{- define "eco2.poolLimit" -}}
+{{- toString (dig "limits" "memory" "" (.resources | default dict)) }}
+{{- end }}
+
+{{/*
 A pool's memory limit in MiB when it is written in Mi or Gi, else "".
 */}}
 {{- define "eco2.poolLimitMB" -}}
-{{- $limit := toString (dig "limits" "memory" "" (.resources | default dict)) }}
+{{- $limit := include "eco2.poolLimit" . }}
 {{- if regexMatch "^[0-9]+Mi$" $limit }}
 {{- trimSuffix "Mi" $limit }}
 {{- else if regexMatch "^[0-9]+Gi$" $limit }}

@@ -39,7 +39,7 @@ Included once, from configmap.yaml.
 {{- range $v.pools }}
 {{- if eq .pool "prefork" }}
 {{- $limit := include "eco2.poolLimitMB" . }}
-{{- $rawLimit := toString (dig "limits" "memory" "" (.resources | default dict)) }}
+{{- $rawLimit := include "eco2.poolLimit" . }}
 {{- if hasKey . "maxMemoryPerChildMB" }}
 {{- if $limit }}
 {{- $room := sub ($limit | int) (include "eco2.workerHeadroomMB" . | int) }}
