@@ -100,8 +100,8 @@ class Worker:
         env: Mapping[str, str],
         app: str = "tasks",
         queues: Sequence[str] = (),
-        concurrency: int = 2,
-        pool: str = "prefork",
+        concurrency: int | None = 2,
+        pool: str | None = "prefork",
         extra_args: Sequence[str] = (),
         log_path: Path | None = None,
         ready_timeout_s: float = 60,
@@ -117,10 +117,8 @@ class Worker:
             *start,
             "-n",
             self.name,
-            "-P",
-            pool,
-            "-c",
-            str(concurrency),
+            *(["-P", pool] if pool else []),  # None: the app's own default, as `eco2 worker` starts it
+            *(["-c", str(concurrency)] if concurrency else []),
             "--loglevel",
             "INFO",
             "--without-gossip",
@@ -129,6 +127,11 @@ class Worker:
         if queues:
             cmd += ["-Q", ",".join(queues)]
         cmd += list(extra_args)
+        self.names = [self.name]
+        if launcher == "eco2":  # one Celery node per process when it starts several
+            from eco2.cli.worker import planned_names
+
+            self.names = planned_names(self.env, cmd[cmd.index("worker") + 1 :], self.name)
         self.log_path = log_path or Path(tempfile.mkstemp(prefix="eco2-worker-", suffix=".log")[1])
         self._log = self.log_path.open("ab")
         self.proc = subprocess.Popen(cmd, env=self.env, stdout=self._log, stderr=subprocess.STDOUT)
@@ -143,7 +146,9 @@ class Worker:
             while time.monotonic() < deadline:
                 if self.proc.poll() is not None:
                     raise RuntimeError(f"worker exited early; see {self.log_path}")
-                if probe.control.ping(destination=[self.name], timeout=0.5):
+                replies = probe.control.ping(destination=self.names, timeout=0.5) or []
+                answered = {name for reply in replies for name in reply}
+                if answered >= set(self.names):
                     return
             raise RuntimeError(f"worker not ready after {timeout_s}s; see {self.log_path}")
         finally:
