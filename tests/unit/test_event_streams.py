@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
 
@@ -226,3 +227,81 @@ def test_withdraw_drops_only_events_that_have_not_gone_out(streams: EventStreamP
     assert w2.withdraw() is False  # something went out already: the rest stays and is written
     w2.done({"intent": "weather"})
     assert [e.get("status", e["type"]) for e in _all(streams, "jw2")] == ["started", "completed", "done"]
+
+
+def _visible(rstreams: RedisStreamsEvents, rclient: redis.Redis, job_id: str, text: str, within_s: float) -> bool:
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        if rstreams.snapshot(job_id) is not None and late_reader_text(rstreams, rclient, job_id) == text:
+            return True
+        time.sleep(0.005)
+    return False
+
+
+def test_a_token_after_a_quiet_window_is_written_at_once(redis_url: str, rclient: redis.Redis) -> None:
+    # A 300 ms window: coalescing holds a token that follows a write closely, never one after a pause.
+    slow = RedisStreamsEvents(redis.Redis.from_url(redis_url), prefix="t", ttl_s=60, flush_ms=300)
+    w = slow.open("lead")
+    w.token("answer", "첫")
+    assert _visible(slow, rclient, "lead", "첫", 0.15), "the first token waited for a window"
+    w.token("answer", "둘")
+    assert not _visible(slow, rclient, "lead", "첫둘", 0.1), "a token right after a write was not coalesced"
+    assert _visible(slow, rclient, "lead", "첫둘", 1.0)
+    time.sleep(0.35)  # the window since the last write has passed
+    w.token("answer", "셋")
+    assert _visible(slow, rclient, "lead", "첫둘셋", 0.15), "a token after a quiet window waited for another"
+    w.done({"intent": "general"})
+
+
+def test_jobs_due_together_share_one_round_trip(rstreams: RedisStreamsEvents, rclient: redis.Redis) -> None:
+    rounds: list[int] = []
+    original = rstreams.emit_many
+
+    def spy(calls):  # type: ignore[no-untyped-def]
+        rounds.append(len(calls))
+        return original(calls)
+
+    rstreams.emit_many = spy  # type: ignore[method-assign]
+    writers = [rstreams.open(f"many-{n}") for n in range(40)]
+    for n, w in enumerate(writers):
+        w.stage("answer", StageStatus.STARTED)  # all due one window from now
+        w.token("answer", f"토큰{n}")
+    time.sleep(0.3)
+    assert sum(rounds) == 40
+    assert len(rounds) <= 5, f"40 due buffers took {len(rounds)} round trips"
+    for n, w in enumerate(writers):
+        assert late_reader_text(rstreams, rclient, f"many-{n}") == f"토큰{n}"
+        assert w.done({"intent": "general"})
+
+
+def test_a_server_that_lost_the_script_is_given_it_again(rstreams: RedisStreamsEvents, rclient: redis.Redis) -> None:
+    w = rstreams.open("noscript")
+    w.token("answer", "앞")
+    w.flush()
+    rclient.script_flush()  # as after a restart without persistence
+    w.token("answer", "뒤")
+    assert _visible(rstreams, rclient, "noscript", "앞뒤", 1.0)
+    assert w.done({"intent": "general"})
+    assert rstreams.snapshot("noscript").answer == "앞뒤"  # type: ignore[union-attr]
+
+
+def test_a_terminal_write_waits_for_the_flushers_write_and_keeps_order(
+    rstreams: RedisStreamsEvents, rclient: redis.Redis
+) -> None:
+    original = rstreams.emit_many
+    started = threading.Event()
+
+    def slow(calls):  # type: ignore[no-untyped-def]
+        started.set()
+        time.sleep(0.2)  # the flusher's round trip is still under way when done() is called
+        return original(calls)
+
+    rstreams.emit_many = slow  # type: ignore[method-assign]
+    w = rstreams.open("order")
+    w.token("answer", "먼저")
+    assert started.wait(2)
+    w.token("answer", " 나중")
+    assert w.done({"intent": "general"})
+    entries = [f for _id, f in rstreams.follow("order", timeout_s=2)]
+    assert [e["type"] for e in entries] == ["token", "token", "done"]
+    assert json.loads(entries[-1]["data"])["answer"] == "먼저 나중"

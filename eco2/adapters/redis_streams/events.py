@@ -1,9 +1,10 @@
 """Writing and reading job event streams in Redis.
 
-Events are buffered per job and written in one ``EVALSHA`` round trip per flush (window
-``token_flush_ms``), in call order; adjacent tokens merge into one entry. Terminal events and ``reset``
-flush at once. Each flush carries the writer's
-id and a batch number, so a retry after a lost reply is recognised by the script and not applied twice.
+Events are buffered per job and written by one ``EVALSHA`` per flush, in call order; adjacent tokens merge
+into one entry. A token is written one window (``token_flush_ms``) after the job's previous write, or at
+once if that is older; terminal events flush at once. The process's flusher thread writes every job's due
+buffer in one pipelined round trip. Each flush carries the writer's id and a batch number, so a retry after
+a lost reply is recognised by the script and not applied twice.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from importlib import resources
 from typing import Any
 
@@ -28,12 +29,21 @@ _FINISHED = 2  # emit.lua's code for "the job already has its terminal event"
 REJECTED_MAXLEN = 10_000
 
 
+EmitCall = tuple[StreamKeys, str, str, int, list[str]]
+"""One run of the emit script: the job's keys, traceparent, writer id, batch number and events."""
+
+
 def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
 class RedisJobEvents:
-    """Event writer of one job (implements ``JobEventsPort``)."""
+    """Event writer of one job (implements ``JobEventsPort``).
+
+    Its buffer is written by the process's flusher thread (batched with other jobs' buffers) or, for a
+    terminal event or an explicit flush, by the caller; at most one write of a job is under way at a time,
+    so batches reach Redis in order.
+    """
 
     def __init__(
         self,
@@ -51,10 +61,18 @@ class RedisJobEvents:
         self._pending_tokens = 0
         self._unsent: list[tuple[int, list[str], int]] = []
         self._scheduled = False
+        self._sending = False
+        self._last_sent = -1e9
         self._lock = threading.RLock()
+        self._idle = threading.Condition(self._lock)
         self._failure: BaseException | None = None
         self._finished = False
         self.observer = observer
+
+    @property
+    def group(self) -> RedisStreamsEvents:
+        """The adapter that writes this buffer together with others (``Flushable``)."""
+        return self._owner
 
     # -- the port --------------------------------------------------------------------------------
     def stage(self, stage: str, status: StageStatus, intent: str | None = None) -> None:
@@ -110,23 +128,60 @@ class RedisJobEvents:
         with self._lock:
             self.observer = observer
 
-    # -- internals -------------------------------------------------------------------------------
-    def flush_due(self) -> None:
-        """Called by the flusher thread when the window of the first buffered token has passed."""
-        with self._lock:
-            self._scheduled = False
-            try:
-                self._flush_locked()
-            except BaseException as exc:
-                self._failure = exc
+    # -- the flusher's side ------------------------------------------------------------------------
+    def take_due(self) -> list[EmitCall] | None:
+        """Called by the flusher: the batches to send now (this job is then busy until ``sent``).
 
+        ``None`` when there is nothing to send or the caller is writing this job itself (it sends what
+        is pending too). A job whose lock is held is retried a millisecond later rather than waited for:
+        one busy job must not hold up the others' write.
+        """
+        if not self._lock.acquire(blocking=False):
+            self._owner.flusher.schedule(self, time.monotonic() + 0.001)
+            return None
+        try:
+            self._scheduled = False
+            if self._sending or self._finished:
+                return None
+            self._stage_pending()
+            if not self._unsent:
+                return None
+            self._sending = True
+            self._last_sent = time.monotonic()
+            return [(self._keys, self._traceparent, self._writer, batch, events) for batch, events, _ in self._unsent]
+        finally:
+            self._lock.release()
+
+    def sent(self, outcome: Sequence[tuple[int, int] | BaseException] | BaseException, seconds: float) -> None:
+        """Called by the flusher with the script's replies to the batches ``take_due`` returned."""
+        with self._lock:
+            try:
+                if isinstance(outcome, BaseException):
+                    self._failure = outcome
+                    return
+                for reply in outcome:
+                    if isinstance(reply, BaseException):
+                        self._failure = reply
+                        return
+                    self._applied(*reply, seconds)
+            finally:
+                self._sending = False
+                self._idle.notify_all()
+
+    # -- internals -------------------------------------------------------------------------------
     def _raise_failure(self) -> None:
         if self._failure is not None:
             failure, self._failure = self._failure, None
             raise StreamError(f"event stream write failed: {failure}") from failure
 
     def _buffer(self, event: list[str]) -> None:
-        """Queue a non-terminal event; the first one of a window schedules the flush."""
+        """Queue a non-terminal event and schedule its write.
+
+        A token is due one window after this job's previous write, which is at once when that write is
+        older than the window: coalescing merges tokens that come faster than the window, and delays
+        none that comes slower. Other events wait a whole window (a short subagent run can then withdraw
+        its ``started``, see ``withdraw``).
+        """
         with self._lock:
             self._raise_failure()
             if self._finished:
@@ -143,42 +198,65 @@ class RedisJobEvents:
                 self._flush_locked()
             elif not self._scheduled:
                 self._scheduled = True
-                self._owner.flusher.schedule(self, time.monotonic() + window)
+                now = time.monotonic()
+                due = max(now, self._last_sent + window) if event[0] == EventType.TOKEN else now + window
+                self._owner.flusher.schedule(self, due)
 
     def _write(self, event: list[str]) -> bool:
         with self._lock:
+            # Wait before buffering: a terminal event must be sent by this call, which reports whether
+            # it was written, not by a flusher write that takes the buffer meanwhile.
+            self._wait_idle()
             self._raise_failure()
             if self._finished:
                 return False
             self._pending.extend(event)
             return self._flush_locked()
 
-    def _flush_locked(self) -> bool:
-        """Send buffered events; True unless the job turned out to be finished already.
+    def _wait_idle(self) -> None:
+        """Wait (lock held, released while waiting) until no flusher write of this job is under way."""
+        while self._sending:
+            self._idle.wait()
 
-        A batch that failed stays queued under its batch number, so sending it again cannot apply it
-        twice even if the failed attempt reached Redis.
-        """
+    def _stage_pending(self) -> None:
+        """Turn the buffer into the next numbered batch (kept until Redis has applied it)."""
         if self._pending:
             self._batch += 1
             self._unsent.append((self._batch, self._pending, self._pending_tokens))
             self._pending, self._pending_tokens = [], 0
+
+    def _applied(self, code: int, resets: int, seconds: float) -> None:
+        """Account for the oldest unsent batch, which Redis has applied (or found already applied)."""
+        _batch, events, tokens = self._unsent.pop(0)
+        if self.observer is not None:
+            if tokens:
+                self.observer.on_flush(tokens, seconds)
+            for _ in range(resets):
+                self.observer.on_reset()
+        if code == _FINISHED:
+            self._finished = True
+            self._unsent.clear()
+        elif events[-4] in TERMINAL_TYPES:
+            self._finished = True
+
+    def _flush_locked(self) -> bool:
+        """Send buffered events from this thread; True unless the job turned out to be finished already.
+
+        Waits for a write of the flusher's that is under way first. A batch that failed stays queued under
+        its batch number, so sending it again cannot apply it twice even if the failed attempt reached Redis.
+        """
+        self._wait_idle()
+        self._raise_failure()
+        self._stage_pending()
         written = not self._finished
         while self._unsent:
-            batch, events, tokens = self._unsent[0]
+            batch, events, _tokens = self._unsent[0]
+            self._last_sent = time.monotonic()
             started = time.perf_counter()
             code, resets = self._owner.emit(self._keys, self._traceparent, self._writer, batch, events)
-            del self._unsent[0]
-            if self.observer is not None:
-                if tokens:
-                    self.observer.on_flush(tokens, time.perf_counter() - started)
-                for _ in range(resets):
-                    self.observer.on_reset()
+            self._applied(code, resets, time.perf_counter() - started)
             if code == _FINISHED:
-                self._finished, written = True, False
-                self._unsent.clear()
-            elif events[-4] in TERMINAL_TYPES:
-                self._finished = True
+                written = False
         return written
 
 
@@ -202,6 +280,30 @@ class RedisStreamsEvents:
         self.flusher = flusher or shared_flusher()
         self._script = client.register_script(_SCRIPT)
 
+    def flush_many(self, targets: Sequence[RedisJobEvents]) -> None:
+        """Write the due batches of many jobs in one pipelined round trip (``FlushGroup``, flusher thread).
+
+        A job's batches go out in order and a job has one write under way at a time, so the pipeline keeps
+        every stream's order; a batch whose reply was lost is sent again later under the same number and
+        the script does not apply it twice (which also makes re-running the pipeline after ``NOSCRIPT`` safe).
+        """
+        sends = [(job, batches) for job in targets if (batches := job.take_due())]
+        if not sends:
+            return
+        calls = [call for _job, batch_calls in sends for call in batch_calls]
+        started = time.perf_counter()
+        try:
+            replies = self.emit_many(calls)
+        except BaseException as exc:
+            for job, _batches in sends:
+                job.sent(exc, 0.0)
+            raise
+        seconds = time.perf_counter() - started
+        at = 0
+        for job, batches in sends:
+            job.sent(replies[at : at + len(batches)], seconds)
+            at += len(batches)
+
     def open(self, job_id: str, traceparent: str | None = None) -> RedisJobEvents:
         """A writer for one job."""
         return RedisJobEvents(self, job_id, traceparent)
@@ -215,6 +317,25 @@ class RedisStreamsEvents:
         except redis.RedisError as exc:
             raise StreamError(f"writing to {keys.events} failed: {type(exc).__name__}") from exc
         return int(result[1]), int(result[2]) if len(result) > 2 else 0
+
+    def emit_many(self, calls: Sequence[EmitCall]) -> list[tuple[int, int] | BaseException]:
+        """Run the emit script once per call, pipelined; a reply is ``(code, resets)`` or the error of that
+        call (the others still count). Raises ``StreamError`` when Redis could not be reached at all."""
+        for attempt in (1, 2):
+            pipe = self.client.pipeline(transaction=False)
+            for keys, traceparent, writer, batch, events in calls:
+                args: list[str | int] = [_now_ms(), self.ttl_s, self.running_ttl_s, traceparent, writer, batch]
+                args.extend(events)
+                pipe.evalsha(self._script.sha, 4, keys.events, keys.snapshot, keys.seq, keys.answer, *args)
+            try:
+                raw = pipe.execute(raise_on_error=False)
+            except redis.RedisError as exc:
+                raise StreamError(f"writing {len(calls)} event batches failed: {type(exc).__name__}") from exc
+            if attempt == 1 and any(isinstance(r, redis.exceptions.NoScriptError) for r in raw):
+                self.client.script_load(_SCRIPT)  # a restarted server lost it; replays are recognised
+                continue
+            return [_reply(r) for r in raw]
+        raise AssertionError("unreachable")
 
     def snapshot(self, job_id: str) -> JobSnapshot | None:
         """Read the job's snapshot hash."""
@@ -279,6 +400,12 @@ class RedisStreamsEvents:
                     yield last, fields
                     if fields.get("type") in TERMINAL_TYPES:
                         return
+
+
+def _reply(raw: Any) -> tuple[int, int] | BaseException:
+    if isinstance(raw, BaseException):
+        return StreamError(f"event batch refused: {type(raw).__name__}")
+    return int(raw[1]), int(raw[2]) if len(raw) > 2 else 0
 
 
 def _text(value: bytes | str) -> str:
