@@ -1,4 +1,4 @@
-"""The OpenAI path through real workers: langchain-openai's real client against a local OpenAI-compatible
+"""The OpenAI path through real workers: the official client against a local OpenAI-compatible
 server (structured-output intent, streamed answer), including model failures mid-answer."""
 
 from __future__ import annotations

@@ -1,1 +1,2 @@
-"""OpenAI (or any OpenAI-compatible server) through langchain-openai: intent and streamed answers."""
+"""OpenAI (or any OpenAI-compatible server) through the official client: intent, streamed answers, vision,
+images and web search."""

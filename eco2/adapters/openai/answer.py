@@ -1,16 +1,26 @@
-"""Streams the answer from ``ChatOpenAI``, grounded in the subagents' results."""
+"""Streams the answer from an OpenAI-compatible chat model, grounded in the subagents' results.
+
+Why the official SDK's raw event stream and not ``ChatOpenAI.stream`` or the SDK's typed stream: the answer
+is the one model call whose cost grows with its length, and per chunk the SDK builds a pydantic
+``ChatCompletionChunk`` by reflection (langchain then dumps it back into a dict and builds a message chunk).
+Reading the server-sent events as lines costs a fraction of that (``bench/bench_model_client.py``). The SDK
+still does everything else (auth, base URL, timeouts, status errors); the request is the same Chat
+Completions call, and LangSmith records it as an ``llm`` run.
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
-
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from typing import Any
 
 from eco2.adapters.offline.composer import label
-from eco2.adapters.openai.client import chat_model, translate
+from eco2.adapters.openai.client import Message, llm_run
+from eco2.adapters.openai.errors import raise_translated
+from eco2.adapters.openai.vision import sdk_client
 from eco2.config import Settings
 from eco2.domain.subagents import ResultStatus
-from eco2.errors import RetryableError
+from eco2.errors import RetryableError, UpstreamError
 from eco2.ports.llm import AnswerInput
 
 SYSTEM_PROMPT = """당신은 이코에코(Eco²)의 분리배출 도우미 '이코'입니다. 한국어로 친절하고 간결하게 답하세요.
@@ -34,40 +44,83 @@ def _context(answer_input: AnswerInput) -> str:
     return "\n\n".join(lines) or "(조사 결과 없음)"
 
 
-def build_messages(answer_input: AnswerInput) -> list[BaseMessage]:
-    """System prompt, bounded history, the research results and the question."""
-    messages: list[BaseMessage] = [SystemMessage(SYSTEM_PROMPT)]
+def build_messages(answer_input: AnswerInput) -> list[Message]:
+    """System prompt, bounded history, the research results and the question (Chat Completions messages)."""
+    messages: list[Message] = [{"role": "system", "content": SYSTEM_PROMPT}]
     if answer_input.summary:
-        messages.append(SystemMessage(f"이전 대화 요약:\n{answer_input.summary}"))
+        messages.append({"role": "system", "content": f"이전 대화 요약:\n{answer_input.summary}"})
     for turn in answer_input.history:
-        messages.append(HumanMessage(turn.user))
-        messages.append(AIMessage(turn.assistant))
-    messages.append(HumanMessage(f"조사 결과:\n{_context(answer_input)}\n\n질문: {answer_input.message}"))
+        messages.append({"role": "user", "content": turn.user})
+        messages.append({"role": "assistant", "content": turn.assistant})
+    question = f"조사 결과:\n{_context(answer_input)}\n\n질문: {answer_input.message}"
+    messages.append({"role": "user", "content": question})
     return messages
 
 
+def deltas(lines: Iterator[str]) -> Iterator[tuple[str, bool]]:
+    """``(content, finished)`` of each Chat Completions stream event in ``lines`` (server-sent events).
+
+    Only the first choice counts; an ``error`` event (some compatible servers report a failure mid-stream
+    that way) is a retryable failure.
+    """
+    for line in lines:
+        if not line.startswith("data:"):
+            continue  # blank separators, comments, ``event:`` lines
+        data = line[5:].strip()
+        if data == "[DONE]":
+            return
+        event: dict[str, Any] = json.loads(data)
+        if event.get("error"):
+            raise RetryableError("openai: the answer stream reported an error")
+        for choice in event.get("choices") or ():
+            if choice.get("index", 0) == 0:
+                content = (choice.get("delta") or {}).get("content")
+                yield (content if isinstance(content, str) else ""), bool(choice.get("finish_reason"))
+
+
 class OpenAIAnswerWriter:
-    """Implements ``AnswerWriterPort`` by streaming ``ChatOpenAI``."""
+    """Implements ``AnswerWriterPort`` by streaming Chat Completions through the official client."""
 
     provider = "openai"
 
     def __init__(self, settings: Settings) -> None:
-        self._model = chat_model(settings, settings.openai_model, streaming=True)
+        self._client = sdk_client(settings, settings.openai_timeout_s, max_retries=1)
+        self._model = settings.openai_model
 
     def stream(self, answer_input: AnswerInput) -> Iterator[str]:
         """Yield content deltas; model errors surface as ``UpstreamError``.
+
+        With LangSmith tracing on, the call is an ``llm`` run under the graph's ``answer`` step.
+        """
+        messages = build_messages(answer_input)
+        parts: list[str] = []
+        with llm_run("answer_model", self._model, messages) as run:
+            for piece in self._deltas(messages):
+                parts.append(piece)
+                yield piece
+            run.end(outputs={"content": "".join(parts)})
+
+    def _deltas(self, messages: list[Message]) -> Iterator[str]:
+        """The request and its event stream.
 
         A stream that stops without a ``finish_reason`` was cut (e.g. the connection dropped): that is a
         failure too, or a truncated answer would be delivered as if it were complete.
         """
         finished = False
         try:
-            for chunk in self._model.stream(build_messages(answer_input)):
-                content = chunk.content
-                if isinstance(content, str) and content:
-                    yield content
-                finished = finished or bool(chunk.response_metadata.get("finish_reason"))
+            with self._client.chat.completions.with_streaming_response.create(
+                model=self._model,
+                messages=messages,
+                stream=True,
+                temperature=0.3,
+            ) as response:
+                for content, done in deltas(response.iter_lines()):
+                    finished = finished or done
+                    if content:
+                        yield content
+        except UpstreamError:
+            raise
         except Exception as exc:
-            raise translate(exc) from exc
+            raise_translated(exc)
         if not finished:
             raise RetryableError("openai: the answer stream ended without a finish_reason")

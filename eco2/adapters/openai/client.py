@@ -1,30 +1,45 @@
-"""One place that builds ``ChatOpenAI`` clients and translates OpenAI errors into eco2's tree."""
+"""What every OpenAI adapter shares: error translation and the LangSmith ``llm`` run around a model call.
+
+The adapters call the official ``openai`` client (``eco2.adapters.openai.vision.sdk_client``). Why not
+langchain-openai's ``ChatOpenAI``: its callbacks, message conversion and per-chunk model building cost
+several times the CPU of the call itself (``bench/bench_model_client.py``, figures in docs/benchmarks.md),
+and on a host streaming hundreds of answers at once that decides how many fit. LangSmith still sees every
+call: with tracing on, each is an ``llm`` run under the graph step that made it.
+"""
 
 from __future__ import annotations
 
-from langchain_openai import ChatOpenAI
-from pydantic import SecretStr
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any
+
+from langsmith.run_helpers import trace
+from langsmith.utils import tracing_is_enabled
+from openai.types.chat import ChatCompletionMessageParam
 
 from eco2.adapters.openai.errors import translate as translate_openai
-from eco2.config import Settings
-from eco2.errors import NotConfiguredError, UpstreamError
+from eco2.errors import UpstreamError
+
+Message = ChatCompletionMessageParam
+"""A Chat Completions message (``role`` and ``content``)."""
 
 
-def chat_model(settings: Settings, model: str, streaming: bool, temperature: float = 0.3) -> ChatOpenAI:
-    """A ``ChatOpenAI`` for ``model``; the client retries once itself, eco2 handles the rest."""
-    if settings.openai_api_key is None:
-        raise NotConfiguredError("OPENAI_API_KEY is not set")
-    return ChatOpenAI(
-        model=model,
-        api_key=SecretStr(settings.openai_api_key.reveal()),
-        base_url=settings.openai_base_url,
-        timeout=settings.openai_timeout_s,
-        max_retries=1,
-        streaming=streaming,
-        temperature=temperature,
-    )
+class _Untraced:
+    """Stands in for a run when tracing is off."""
+
+    def end(self, outputs: Mapping[str, Any] | None = None) -> None:
+        """Nothing to record."""
+
+
+def llm_run(name: str, model: str, messages: Sequence[Message]) -> AbstractContextManager[Any]:
+    """A LangSmith ``llm`` run named ``name`` around a model call when tracing is on (``run.end(outputs=...)``
+    records the answer); a no-op otherwise, so an untraced call pays nothing for it."""
+    if not tracing_is_enabled():
+        return nullcontext(_Untraced())
+    metadata = {"ls_provider": "openai", "ls_model_name": model}
+    return trace(name, run_type="llm", inputs={"messages": list(messages)}, metadata=metadata)
 
 
 def translate(exc: Exception) -> UpstreamError:
-    """Map an OpenAI/langchain exception to retryable or permanent (the message never has the key)."""
+    """Map an OpenAI/transport exception to retryable or permanent (the message never has the key)."""
     return translate_openai(exc, "openai")

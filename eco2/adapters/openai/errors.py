@@ -1,6 +1,7 @@
 """One translation of OpenAI client errors into eco2's tree, for every OpenAI adapter.
 
-Retryable: timeouts, connection failures, 408, 409, 429 (except ``insufficient_quota``: billing), 5xx.
+Retryable: timeouts, connection failures (also those of a streamed body being read), 408, 409, 429 (except
+``insufficient_quota``: billing), 5xx.
 Permanent: the other 4xx (``content_policy_violation`` as :class:`ContentPolicyError`), malformed
 responses. Messages name the upstream, the status, a short machine code and OpenAI's request id; never the
 server's message, which can echo the key ("Incorrect API key provided: sk-...") or quote the prompt.
@@ -11,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import NoReturn
 
+import httpx
 import openai
 
 from eco2.errors import PermanentError, RetryableError, UpstreamError
@@ -27,9 +29,10 @@ def translate(exc: BaseException, label: str = "openai") -> UpstreamError:
     """Map an ``openai`` (or wrapping) exception to retryable or permanent."""
     if isinstance(exc, openai.APIStatusError):
         return _status_error(exc, label)
-    if isinstance(exc, openai.APITimeoutError):  # before APIConnectionError, its base class
+    # Raw transport errors surface while a streamed response is being read (the SDK wraps only the request).
+    if isinstance(exc, openai.APITimeoutError | httpx.TimeoutException):  # before APIConnectionError, its base
         return RetryableError(f"{label}: timed out")
-    if isinstance(exc, openai.APIConnectionError):
+    if isinstance(exc, openai.APIConnectionError | httpx.TransportError):
         return RetryableError(f"{label}: connection failed")
     if isinstance(exc, openai.APIResponseValidationError | ValueError):
         return PermanentError(f"{label}: malformed response")

@@ -1,7 +1,8 @@
 """Intent classification with structured output; falls back to the offline classifier on failure.
 
 The fallback keeps a chat answerable when the model is down or returns something unparsable: the intent
-step must never be the reason a job fails.
+step must never be the reason a job fails. The request is Chat Completions with a ``json_schema`` response
+format (the schema of :class:`IntentOutput`), sent through the official client; pydantic checks the answer.
 """
 
 from __future__ import annotations
@@ -10,9 +11,11 @@ import logging
 from collections.abc import Sequence
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from openai.types.shared_params import ResponseFormatJSONSchema
+from pydantic import BaseModel, Field, ValidationError
 
-from eco2.adapters.openai.client import chat_model, translate
+from eco2.adapters.openai.client import Message, llm_run, translate
+from eco2.adapters.openai.vision import sdk_client
 from eco2.config import Settings
 from eco2.domain.intents import Intent, IntentResult, IntentScore
 from eco2.ports.llm import IntentClassifierPort
@@ -59,27 +62,44 @@ class IntentOutput(BaseModel):
     intents: list[_Scored] = Field(min_length=1, max_length=3)
 
 
+RESPONSE_FORMAT: ResponseFormatJSONSchema = {
+    "type": "json_schema",
+    "json_schema": {"name": "IntentOutput", "schema": IntentOutput.model_json_schema()},
+}
+
+
 class OpenAIIntentClassifier:
-    """Implements ``IntentClassifierPort`` with langchain-openai structured output."""
+    """Implements ``IntentClassifierPort`` with a structured-output model call."""
 
     provider = "openai"
 
     def __init__(self, settings: Settings, fallback: IntentClassifierPort) -> None:
-        model = chat_model(settings, settings.openai_intent_model, streaming=False, temperature=0.0)
-        self._structured = model.with_structured_output(IntentOutput)
+        self._client = sdk_client(settings, settings.openai_timeout_s, max_retries=1)
+        self._model = settings.openai_intent_model
         self._fallback = fallback
 
     def classify(self, message: str, history: Sequence[str] = ()) -> IntentResult:
         """Ask the model; on any model failure use the offline classifier."""
         context = "\n".join(f"- {h}" for h in history[-4:])
         user = f"이전 사용자 메시지:\n{context}\n\n메시지: {message}" if context else f"메시지: {message}"
+        messages: list[Message] = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
         try:
-            output = self._structured.invoke([("system", SYSTEM_PROMPT), ("user", user)])
+            with llm_run("intent_model", self._model, messages) as run:
+                completion = self._client.chat.completions.create(
+                    model=self._model,
+                    messages=messages,
+                    temperature=0.0,
+                    response_format=RESPONSE_FORMAT,
+                )
+                content = completion.choices[0].message.content if completion.choices else None
+                run.end(outputs={"content": content})
         except Exception as exc:
             log.warning("intent model failed (%s); using the offline classifier", translate(exc))
             return self._fallback.classify(message, history)
-        if not isinstance(output, IntentOutput):
-            log.warning("intent model returned %s; using the offline classifier", type(output).__name__)
+        try:
+            output = IntentOutput.model_validate_json(content or "")
+        except ValidationError:
+            log.warning("intent model returned no valid intents; using the offline classifier")
             return self._fallback.classify(message, history)
         scores: dict[Intent, float] = {}
         for item in output.intents:

@@ -3,7 +3,7 @@
 Why Chat Completions (an ``image_url`` content part plus a ``json_schema`` response format) rather than the
 Responses API: every OpenAI-compatible server that ``OPENAI_BASE_URL`` may point at (vLLM, Ollama,
 LiteLLM, Azure) speaks Chat Completions with image parts and structured output, while the Responses API
-is OpenAI-only; the rest of eco2 (langchain-openai) already talks Chat Completions to the same server.
+is OpenAI-only; the rest of eco2 (intent, answers) already talks Chat Completions to the same server.
 
 The image always travels as a ``data:`` URL of bytes eco2 fetched itself (``eco2.adapters.safe_fetch``),
 so the provider never fetches a user-controlled URL.
@@ -90,8 +90,8 @@ class Recognition:
     refused: bool = False
 
 
-def sdk_client(settings: Settings, timeout_s: float) -> openai.OpenAI:
-    """The official client for ``settings``: explicit base URL, no SDK retries (the task retries).
+def sdk_client(settings: Settings, timeout_s: float, max_retries: int = 0) -> openai.OpenAI:
+    """The official client for ``settings``: explicit base URL, no SDK retries unless asked (the task retries).
 
     The base URL is passed explicitly so the SDK never falls back to reading the environment itself.
     Constructing the client does no network I/O.
@@ -102,7 +102,7 @@ def sdk_client(settings: Settings, timeout_s: float) -> openai.OpenAI:
         api_key=settings.openai_api_key.reveal(),
         base_url=settings.openai_base_url or DEFAULT_BASE_URL,
         timeout=timeout_s,
-        max_retries=0,
+        max_retries=max_retries,
     )
 
 
