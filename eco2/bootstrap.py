@@ -214,6 +214,7 @@ def bootstrap(
         timeout_errors,
         metrics,
         telemetry,
+        runner,
     )
     container = Container(settings, events, sessions, service, runner, classifier, graph, telemetry)
     if on_built is not None:

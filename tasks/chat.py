@@ -67,9 +67,18 @@ def retry_if_early(task: Task[Any, str], call: Callable[[], str]) -> str:
 
 
 @chat_task(TASK_CONTINUE)
-def continue_job(self: Task[Any, str], results: list[dict[str, Any]], *, job: dict[str, Any], round_no: int) -> str:
-    """Chord callback: resume the graph with one round's subagent results."""
-    return retry_if_early(self, lambda: container().service.resume(JobRef.from_dict(job), round_no, results))
+def continue_job(
+    self: Task[Any, str],
+    results: list[dict[str, Any]] | dict[str, Any],
+    *,
+    job: dict[str, Any],
+    round_no: int,
+    ready: list[dict[str, Any]] | None = None,
+) -> str:
+    """Round callback: resume the graph with one round's subagent results (a chord's list, or the one
+    result of a single linked subagent) and the results that needed no task."""
+    answered = [*(results if isinstance(results, list) else [results]), *(ready or [])]
+    return retry_if_early(self, lambda: container().service.resume(JobRef.from_dict(job), round_no, answered))
 
 
 @chat_task(TASK_ROUND_FAILED)
@@ -82,9 +91,11 @@ def round_failed(
     job: dict[str, Any],
     round_no: int,
     subagents: list[str],
+    ready: list[dict[str, Any]] | None = None,
 ) -> str:
-    """Chord error callback: a subagent task died (e.g. hard time limit); continue without the round."""
-    return container().service.round_failed(JobRef.from_dict(job), round_no, subagents, type(exc).__name__)
+    """Round error callback: a subagent task died (e.g. hard time limit); continue without its results."""
+    reason = type(exc).__name__
+    return container().service.round_failed(JobRef.from_dict(job), round_no, subagents, reason, ready or ())
 
 
 @chat_task(TASK_CLOSE_TRACE)

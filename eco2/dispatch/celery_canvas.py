@@ -32,11 +32,40 @@ class CeleryDispatcher:
         self._app = app
         self._deadlines = deadlines
 
-    def fan_out(self, job: JobRef, round_no: int, subagents: Sequence[str], query: SubagentQuery) -> None:
-        """Send the round as ``chord(subagents)(continue)`` with an error callback."""
-        job_kwargs, query_kwargs = job.to_dict(), query.to_dict()
-        sent_at = time.time()
+    def fan_out(
+        self,
+        job: JobRef,
+        round_no: int,
+        subagents: Sequence[str],
+        query: SubagentQuery,
+        ready: Sequence[Mapping[str, Any]] = (),
+    ) -> None:
+        """Send the round: ``chord(subagents)(continue)`` with an error callback.
+
+        A round of one subagent is that task with the continuation linked to it instead: a chord's
+        bookkeeping (the group's stored results, a counter per finished task) buys nothing for one task,
+        and the linked continuation gets the result without it being stored. A round with nothing to run
+        (every result ``ready``) is the continuation alone.
+        """
+        job_kwargs = job.to_dict()
         shown = _shown(job, round_no)
+        body = self._app.signature(
+            TASK_CONTINUE,
+            kwargs={"job": job_kwargs, "round_no": round_no, "ready": list(ready)},
+            queue=Queue.CHAT.value,
+            argsrepr=f"[{len(subagents)} subagent results]",
+            kwargsrepr=shown,
+        )
+        errback = self._app.signature(
+            TASK_ROUND_FAILED,
+            kwargs={"job": job_kwargs, "round_no": round_no, "subagents": list(subagents), "ready": list(ready)},
+            queue=Queue.CHAT.value,
+            kwargsrepr=shown,
+        )
+        if not subagents:
+            body.apply_async(args=([],))
+            return
+        query_kwargs, sent_at = query.to_dict(), time.time()
         header = []
         for name in subagents:
             spec = spec_for(name)
@@ -50,21 +79,14 @@ class CeleryDispatcher:
                     kwargsrepr=shown,
                 )
             )
-        body = self._app.signature(
-            TASK_CONTINUE,
-            kwargs={"job": job_kwargs, "round_no": round_no},
-            queue=Queue.CHAT.value,
-            argsrepr=f"[{len(subagents)} subagent results]",
-            kwargsrepr=shown,
-        )
-        body.on_error(
-            self._app.signature(
-                TASK_ROUND_FAILED,
-                kwargs={"job": job_kwargs, "round_no": round_no, "subagents": list(subagents)},
-                queue=Queue.CHAT.value,
-                kwargsrepr=shown,
-            )
-        )
+        if len(header) == 1:
+            (task,) = header
+            task.options["ignore_result"] = True  # the linked continuation receives it directly
+            task.link(body)
+            task.link_error(errback)
+            task.apply_async()
+            return
+        body.on_error(errback)
         chord(header, app=self._app)(body)
 
     def schedule_deadline(self, job: JobRef, delay_s: float) -> None:

@@ -46,14 +46,21 @@ class InlineDispatcher:
             raise RuntimeError("InlineDispatcher.bind(service) was not called")
         return self._service
 
-    def fan_out(self, job: JobRef, round_no: int, subagents: Sequence[str], query: SubagentQuery) -> None:
+    def fan_out(
+        self,
+        job: JobRef,
+        round_no: int,
+        subagents: Sequence[str],
+        query: SubagentQuery,
+        ready: Sequence[Mapping[str, Any]] = (),
+    ) -> None:
         """Run the round now and continue the job with its results."""
         sent_at = time.time()
 
         def run(name: str) -> dict[str, Any]:
             return self._runner.run(name, query, job.traceparent, sent_at=sent_at, job=job).to_dict()
 
-        results = list(self._pool.map(run, subagents))
+        results = [*self._pool.map(run, subagents), *ready]
         self._svc().resume(job, round_no, results)
 
     def schedule_deadline(self, job: JobRef, delay_s: float) -> None:

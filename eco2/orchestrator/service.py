@@ -33,6 +33,7 @@ from eco2.ports.metrics import MetricsPort
 from eco2.ports.sessions import SessionQueuePort
 from eco2.ports.telemetry import TelemetryConfigPort
 from eco2.subagents.progress import report_withdrawn
+from eco2.subagents.runner import SubagentRunner
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +64,10 @@ class ChatService:
         timeout_errors: tuple[type[BaseException], ...] = (),
         metrics: MetricsPort | None = None,
         telemetry: TelemetryConfigPort | None = None,
+        runner: SubagentRunner | None = None,
     ) -> None:
         self._graph = graph
+        self._runner = runner
         self._events = events
         self._dispatcher = dispatcher
         self._sessions = sessions
@@ -131,7 +134,14 @@ class ChatService:
         log.info("continuation for round %s of job %s does not match the graph; ignored", round_no, job.job_id)
         return "stale"
 
-    def round_failed(self, job: JobRef, round_no: int, subagents: Sequence[str], reason: str) -> str:
+    def round_failed(
+        self,
+        job: JobRef,
+        round_no: int,
+        subagents: Sequence[str],
+        reason: str,
+        ready: Sequence[Mapping[str, Any]] = (),
+    ) -> str:
         """A round's chord broke (e.g. a task was killed at its hard limit): go on without its results.
 
         Celery may run this error callback inline, where it cannot be retried; a round that broke before
@@ -139,7 +149,7 @@ class ChatService:
         """
         failed = [SubagentResult(name, ResultStatus.FAILED, error=reason[:200]).to_dict() for name in subagents]
         try:
-            return self.resume(job, round_no, failed)
+            return self.resume(job, round_no, [*failed, *ready])
         except ContinuationEarlyError:
             log.warning("round %s of job %s broke before its checkpoint was saved", round_no, job.job_id)
             return "stale"
@@ -220,14 +230,27 @@ class ChatService:
         return "dispatched"
 
     def _dispatch(self, job: JobRef, events: JobEventsPort, state: Mapping[str, Any], pending: Any) -> None:
-        """Send the round the graph paused for."""
+        """Send the round the graph paused for.
+
+        A subagent whose upstream is not configured here answers ``not_configured`` at once: it runs in
+        this process and its result travels with the round, instead of costing a task (four messages, a
+        result write and a slot) that can only say so. (The in-process dispatcher runs everything here.)
+        """
         events.close()  # progress so far is visible before the round starts
         query = SubagentQuery.for_request(
             parse_request((), state["request"]),
             [entry["intent"] for entry in state["intents"]],
             pending.get("hints"),
         )
-        self._dispatcher.fan_out(job, int(pending["round"]), list(pending["subagents"]), query)
+        names = list(pending["subagents"])
+        ready: list[dict[str, Any]] = []
+        if self._runner is not None and not self._dispatcher.continues_before_return:
+            runner = self._runner
+            ready = [
+                runner.run(name, query, job.traceparent, job=job).to_dict() for name in names if runner.settled(name)
+            ]
+            names = [name for name in names if not runner.settled(name)]
+        self._dispatcher.fan_out(job, int(pending["round"]), names, query, ready)
 
     def _complete(self, job: JobRef, events: JobEventsPort, state: Mapping[str, Any], recovering: bool = False) -> str:
         """Account for a finished graph; write ``done`` only if its answer node did not (``recovering``)."""

@@ -63,8 +63,17 @@ class DispatchPort(Protocol):
     """True when ``fan_out`` runs the round and the continuation before it returns (in process). The
     service then sends a round only after its checkpoint is saved; otherwise it sends it just before."""
 
-    def fan_out(self, job: JobRef, round_no: int, subagents: Sequence[str], query: SubagentQuery) -> None:
-        """Run ``subagents`` in parallel, then continue the job with their results (in order)."""
+    def fan_out(
+        self,
+        job: JobRef,
+        round_no: int,
+        subagents: Sequence[str],
+        query: SubagentQuery,
+        ready: Sequence[Mapping[str, Any]] = (),
+    ) -> None:
+        """Run ``subagents`` in parallel, then continue the job with their results (in order) followed by
+        ``ready``: results the caller already has (subagents that need no task, see ``SubagentRunner.settled``).
+        """
         ...
 
     def schedule_deadline(self, job: JobRef, delay_s: float) -> None:

@@ -24,6 +24,7 @@ from eco2.ports.subagents import SubagentPort
 from eco2.ports.telemetry import TelemetryConfigPort
 from eco2.subagents.progress import STAGE_STATUS, report_end
 from eco2.subagents.registry import spec_for
+from eco2.subagents.unavailable import NotConfigured
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,13 @@ class SubagentRunner:
         self._timeout_errors = timeout_errors
         self._metrics: MetricsPort = metrics or NoOpMetricsAdapter()
         self._telemetry: TelemetryConfigPort = telemetry or NoOpTelemetryConfig()
+
+    def settled(self, name: str) -> bool:
+        """Whether ``name`` answers here without doing anything (its upstream is not configured).
+
+        Such a subagent needs no task: its ``not_configured`` result can be had in the orchestrating process.
+        """
+        return isinstance(self._impls.get(name), NotConfigured)
 
     def run(
         self,
