@@ -116,6 +116,10 @@ def _default_state_dir(env: Mapping[str, str]) -> Path:
     return Path(base) / "eco2"
 
 
+WORKER_POOLS = {"threads", "prefork", "solo", "gevent", "eventlet"}
+"""Celery pools ``ECO2_WORKER_POOL`` may name (gevent and eventlet only where installed)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """All runtime settings of eco2, with their defaults. See docs/configuration.md for each variable."""
@@ -192,6 +196,13 @@ class Settings:
     """``ECO2_BREAKER_RESET_S``: how long a breaker stays open before a trial call."""
     worker_max_memory_mb: int = 1024
     """``ECO2_WORKER_MAX_MEMORY_MB``: a prefork pool process grown past this is replaced after its task (0: never)."""
+    worker_pool: str = "threads"
+    """``ECO2_WORKER_POOL``: Celery's pool when ``-P`` is not given (``threads``, ``prefork``, ``solo``; ``gevent``
+    and ``eventlet`` when installed)."""
+    worker_concurrency: int = 200
+    """``ECO2_WORKER_CONCURRENCY``: slots per worker process when ``-c`` is not given (threads: tasks at once)."""
+    worker_processes: int = 0
+    """``ECO2_WORKER_PROCESSES``: worker processes ``eco2 worker`` starts (0: one per core for a threads pool)."""
     heartbeat_file: Path | None = None
     """``ECO2_HEARTBEAT_FILE``: touched on every worker heartbeat (every 2 s while connected), for probes."""
     env_name: str = "development"
@@ -281,6 +292,9 @@ class Settings:
             openai_image_model=env.get("ECO2_OPENAI_IMAGE_MODEL", "").strip() or d.openai_image_model,
             upstream_timeout_s=_float(env, "ECO2_UPSTREAM_TIMEOUT_S", d.upstream_timeout_s),
             worker_max_memory_mb=_int(env, "ECO2_WORKER_MAX_MEMORY_MB", d.worker_max_memory_mb),
+            worker_pool=_choice(env, "ECO2_WORKER_POOL", d.worker_pool, WORKER_POOLS),
+            worker_concurrency=_int(env, "ECO2_WORKER_CONCURRENCY", d.worker_concurrency, minimum=1),
+            worker_processes=_int(env, "ECO2_WORKER_PROCESSES", d.worker_processes),
             heartbeat_file=Path(hb) if (hb := env.get("ECO2_HEARTBEAT_FILE", "").strip()) else None,
             breaker_fail_max=_int(env, "ECO2_BREAKER_FAIL_MAX", d.breaker_fail_max, minimum=1),
             breaker_reset_s=_float(env, "ECO2_BREAKER_RESET_S", d.breaker_reset_s),

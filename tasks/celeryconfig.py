@@ -42,6 +42,10 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
+        # Threads by default: a chat streams for seconds while it mostly waits on the model, so a slot must
+        # not be a whole process (docs/celery.md, "Sizing for a real model").
+        "worker_pool": settings.worker_pool,
+        "worker_concurrency": settings.worker_concurrency,
         "task_soft_time_limit": step_soft,
         "task_time_limit": step_soft + HARD_LIMIT_GRACE_S,
         "broker_transport_options": {"visibility_timeout": VISIBILITY_TIMEOUT_S},

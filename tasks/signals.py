@@ -14,17 +14,45 @@ import os
 from pathlib import Path
 from typing import Any
 
-from celery.signals import heartbeat_sent, worker_process_init, worker_process_shutdown, worker_ready, worker_shutdown
+from celery.signals import (
+    heartbeat_sent,
+    worker_init,
+    worker_process_init,
+    worker_process_shutdown,
+    worker_ready,
+    worker_shutdown,
+)
 
 from eco2.adapters.prometheus.exposition import MetricsHost
 from eco2.config import Settings
 from tasks import runtime
+from tasks.app import app
 from tasks.sweeper import DeadlineSweeper
 
 log = logging.getLogger(__name__)
 
 
 TELEMETRY_FLUSH_S = 5.0
+
+
+def tasks_run_here() -> bool:
+    """Whether this worker runs its tasks in its own process (every pool but prefork's child processes)."""
+    return str(app.conf.worker_pool) not in ("prefork", "processes")
+
+
+@worker_init.connect
+def _warm_up_main_process(**_: Any) -> None:
+    """A threads (or solo) pool runs tasks here: build the container before the first message is taken."""
+    if tasks_run_here():
+        _warm_up()
+
+
+@worker_shutdown.connect
+def _main_process_exit(**_: Any) -> None:
+    """What a pool process does when it exits, for a pool whose tasks ran in this process."""
+    if tasks_run_here():
+        _flush_telemetry()
+        _fold_own_metrics()
 
 
 @worker_process_init.connect

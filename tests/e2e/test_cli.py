@@ -65,7 +65,8 @@ def test_classify_reads_lines_and_writes_json_lines() -> None:
 
 @pytest.fixture(scope="module")
 def cli_worker(module_redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with Worker(worker_env(module_redis_url, tmp_path_factory.mktemp("state")), concurrency=2):
+    env = worker_env(module_redis_url, tmp_path_factory.mktemp("state"))
+    with Worker(env, pool=None, concurrency=None, launcher="eco2"):
         yield module_redis_url
 
 

@@ -88,7 +88,8 @@ def workers(
     upstreams: dict[str, str], module_redis_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
     env = worker_env(module_redis_url, tmp_path_factory.mktemp("state"), **upstreams)
-    with Worker(env, concurrency=2, log_path=tmp_path_factory.mktemp("logs") / "worker.log"):
+    logs = tmp_path_factory.mktemp("logs") / "worker.log"
+    with Worker(env, pool=None, concurrency=None, launcher="eco2", log_path=logs):
         yield module_redis_url
 
 

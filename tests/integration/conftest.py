@@ -16,9 +16,10 @@ from tests.support.exporter import cached_exporter_venv
 
 @pytest.fixture(scope="module")
 def worker(module_redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worker]:
-    """One worker consuming every eco2 queue (default concurrency 2)."""
+    """``eco2 worker`` as users start it: every eco2 queue, the default pool (threads, a process per core)."""
     env = worker_env(module_redis_url, tmp_path_factory.mktemp("state"))
-    with Worker(env, concurrency=2, log_path=tmp_path_factory.mktemp("logs") / "worker.log") as running:
+    logs = tmp_path_factory.mktemp("logs") / "worker.log"
+    with Worker(env, pool=None, concurrency=None, launcher="eco2", log_path=logs) as running:
         yield running
 
 

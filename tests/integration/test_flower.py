@@ -53,12 +53,13 @@ class Flower(HttpProcess):
         return requests.get(self.url(path), auth=auth, timeout=10)
 
     def wait_for_worker_events(self, worker: Worker, timeout_s: float = 30) -> None:
-        """Wait until Flower has a heartbeat of ``worker``: from then on it sees that worker's task events."""
-        needle = f'flower_worker_online{{worker="{worker.name}"}} 1.0'
+        """Wait until Flower has a heartbeat of each of ``worker``'s nodes (one per process): from then on it
+        sees their task events."""
+        needles = [f'flower_worker_online{{worker="{name}"}} 1.0' for name in worker.names]
         deadline = time.monotonic() + timeout_s
-        while needle not in self.get("/metrics", auth=None).text:
+        while not all(needle in (text := self.get("/metrics", auth=None).text) for needle in needles):
             if time.monotonic() > deadline:
-                raise AssertionError(f"flower saw no heartbeat of {worker.name}:\n{self.log()}")
+                raise AssertionError(f"flower saw no heartbeat of {worker.names}:\n{self.log()}")
             time.sleep(0.5)
 
 
@@ -124,10 +125,10 @@ def test_api_lists_a_chat_enqueued_by_name(flower: Flower, worker: Worker, backe
         time.sleep(0.5)
     assert task.get("name") == "eco2.chat.process", f"task {task_id} not seen as done: {task}\n{flower.log()}"
     assert task.get("state") == "SUCCESS"
-    assert task.get("worker") == worker.name
+    assert task.get("worker") in worker.names
     workers = flower.get("/api/workers?refresh=1")
     assert workers.status_code == 200
-    assert worker.name in workers.json()
+    assert set(worker.names) <= set(workers.json())
 
 
 def test_control_api_is_read_only_by_default(flower: Flower) -> None:
