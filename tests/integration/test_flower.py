@@ -57,7 +57,7 @@ class Flower(HttpProcess):
         sees their task events."""
         needles = [f'flower_worker_online{{worker="{name}"}} 1.0' for name in worker.names]
         deadline = time.monotonic() + timeout_s
-        while not all(needle in (text := self.get("/metrics", auth=None).text) for needle in needles):
+        while not all(needle in self.get("/metrics", auth=None).text for needle in needles):
             if time.monotonic() > deadline:
                 raise AssertionError(f"flower saw no heartbeat of {worker.names}:\n{self.log()}")
             time.sleep(0.5)
