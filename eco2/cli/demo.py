@@ -48,8 +48,9 @@ def run(args: argparse.Namespace) -> int:
     os.environ.update(env)
     failures = 0
     try:
-        print(f"eco2 demo: redis at {url}; starting a worker on every queue…", flush=True)
-        with Worker(env, concurrency=2):
+        print(f"eco2 demo: redis at {url}; starting eco2 worker on every queue…", flush=True)
+        # The worker exactly as `eco2 worker` starts it: the default pool, one process per core.
+        with Worker(env, pool=None, concurrency=None, launcher="eco2"):
             # The worker's settings (the same environment), so a broker or stream override set by the user
             # applies to both sides.
             settings = Settings.from_env()
