@@ -253,6 +253,7 @@ def run_load(driver: Driver, side: Side, load: str, args: argparse.Namespace) ->
     driver.active.clear()
     driver.reset_model()
     procs = Processes(side.pid)
+    idle_rss = procs.rss()
     cpu0 = procs.cpu_s()
     started = time.time()
     with procs, profiled(side, load, args.py_spy):
@@ -292,6 +293,8 @@ def run_load(driver: Driver, side: Side, load: str, args: argparse.Namespace) ->
         "lag_p99_ms": pct(lags, 0.99),
         "cpu_ms_per_chat": cpu * 1000 / max(len(chats), 1),
         "rss_mib": procs.peak_rss / 2**20,
+        "idle_rss_mib": idle_rss / 2**20,
+        "processes": len(procs.tree()),
         "duration_s": duration,
         "error_codes": sorted({c.outcome for c in chats if c.outcome.startswith("error")}),
     }
@@ -350,6 +353,7 @@ ROWS: tuple[tuple[str, str, str], ...] = (
     ("token lag p50 (ms)", "lag_p50_ms", "{:.1f}"),
     ("token lag p99 (ms)", "lag_p99_ms", "{:.1f}"),
     ("worker CPU per chat (ms)", "cpu_ms_per_chat", "{:.1f}"),
+    ("worker RSS before (MiB)", "idle_rss_mib", "{:.0f}"),
     ("worker RSS peak (MiB)", "rss_mib", "{:.0f}"),
 )
 

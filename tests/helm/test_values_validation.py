@@ -99,6 +99,7 @@ def test_a_sqlite_checkpoint_url_is_refused() -> None:
         ({"redis__auth": {"enabled": True, "password": "p@ss:word"}}, "/redis/auth/password'"),
         ({"celeryExporter__purgeOfflineWorkerMetrics": 600}, "/celeryExporter/purgeOfflineWorkerMetrics': minimum"),
         ({"flower__replicas": 2}, "/flower/replicas': maximum"),
+        ({"pools": [pool("all", ["eco2.chat", "eco2.io", "eco2.cpu"], processes=0)]}, "/pools/0/processes': minimum"),
         ({"autoscaling__engine": "kedaa"}, "/autoscaling/engine': value must be one of"),
     ],
 )
@@ -166,6 +167,28 @@ def test_wrong_values_fail_the_schema_naming_the_value(changes: dict[str, Any], 
                 ]
             },
             'pool all: its memory limit "2G" is not in Mi or Gi',
+        ),
+        (
+            {"pools": [pool("all", ["eco2.chat", "eco2.io", "eco2.cpu"], pool="threads", concurrency=400)]},
+            "pool all: 1 process(es), each 384 MiB plus 400 slots of 1 MiB, need 784 MiB, over its memory limit "
+            "(768 MiB)",
+        ),
+        (
+            {"pools": [pool("all", ["eco2.chat", "eco2.io", "eco2.cpu"], pool="threads", concurrency=64, processes=2)]},
+            "pool all: 2 process(es), each 384 MiB plus 64 slots of 1 MiB, need 896 MiB",
+        ),
+        (
+            {
+                "pools": [
+                    pool(
+                        "all",
+                        ["eco2.chat", "eco2.io", "eco2.cpu"],
+                        pool="threads",
+                        resources={"requests": {"cpu": "1", "memory": "1G"}, "limits": {"memory": "2G"}},
+                    )
+                ]
+            },
+            'pool all: its memory limit "2G" is not in Mi or Gi, so the chart cannot check that its 1 slots fit',
         ),
     ],
 )

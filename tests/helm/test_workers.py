@@ -61,6 +61,7 @@ def test_each_pool_is_a_deployment_running_eco2_worker_with_its_pool_options(ren
         assert option(args, "queues").split(",") == pool["queues"]
         assert option(args, "pool") == pool["pool"]
         assert option(args, "concurrency") == str(pool["concurrency"])
+        assert option(args, "processes") == str(pool.get("processes", 1))
         assert option(args, "hostname") == f"{pool['name']}@%h"
         assert "--task-events" in args
 
@@ -212,6 +213,24 @@ def test_prefork_processes_are_recycled_before_the_pod_reaches_its_memory_limit(
         limit_mib = int(limit[:-2]) * (1024 if limit.endswith("Gi") else 1)
         assert per_process * int(option(container["args"], "concurrency")) + 256 <= limit_mib
         assert per_process >= 300  # an eco2 pool process holds ~250 MiB: it must not be recycled after every task
+
+
+def test_the_chat_pool_streams_in_threads_by_default(default: Rendered) -> None:
+    args = worker_container(default.get("Deployment", "eco2-worker-chat"))["args"]
+    assert option(args, "pool") == "threads"  # a streaming answer holds a thread, not a process
+    assert int(option(args, "concurrency")) >= 32
+    assert option(args, "processes") == "1"  # one core per pod; more streams come from more pods
+
+
+def test_threads_pools_hold_a_stream_per_slot_within_their_memory_limit(rendered: Rendered) -> None:
+    for deployment in rendered.workers():
+        container = worker_container(deployment)
+        if option(container["args"], "pool") != "threads":
+            continue
+        limit = container["resources"]["limits"]["memory"]
+        limit_mib = int(limit[:-2]) * (1024 if limit.endswith("Gi") else 1)
+        processes, slots = int(option(container["args"], "processes")), int(option(container["args"], "concurrency"))
+        assert processes * (384 + slots) <= limit_mib, deployment["metadata"]["name"]
 
 
 def test_an_explicit_per_process_bound_wins_and_zero_turns_recycling_off() -> None:

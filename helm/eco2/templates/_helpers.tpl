@@ -288,6 +288,23 @@ The smallest per-process bound the chart derives (MiB): an eco2 pool process hol
 {{- define "eco2.minProcessMB" -}}320{{- end }}
 
 {{/*
+What the chart budgets for a threads pool's worker process (MiB): ~260 MiB after start, measured.
+*/}}
+{{- define "eco2.threadProcessMB" -}}384{{- end }}
+
+{{/*
+What the chart budgets per slot of a threads pool (MiB): an open stream measured ~0.25 MiB.
+*/}}
+{{- define "eco2.streamMB" -}}1{{- end }}
+
+{{/*
+A threads pool's memory need (MiB): processes x (process budget + concurrency x slot budget).
+*/}}
+{{- define "eco2.threadsPoolMB" -}}
+{{- mul (.processes | default 1 | int) (add (include "eco2.threadProcessMB" . | int) (mul (.concurrency | int) (include "eco2.streamMB" . | int))) }}
+{{- end }}
+
+{{/*
 A pool's memory limit as written (resources.limits.memory), else "".
 */}}
 {{- define "eco2.poolLimit" -}}

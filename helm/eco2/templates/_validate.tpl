@@ -58,6 +58,20 @@ Included once, from configmap.yaml.
 {{- end }}
 {{- end }}
 
+{{- /* A threads pool must hold a stream (or any task) in every slot of every process within its limit. */}}
+{{- range $v.pools }}
+{{- if eq .pool "threads" }}
+{{- $limit := include "eco2.poolLimitMB" . }}
+{{- $rawLimit := include "eco2.poolLimit" . }}
+{{- $need := include "eco2.threadsPoolMB" . | int }}
+{{- if and $rawLimit (not $limit) }}
+{{- fail (printf "eco2: pool %s: its memory limit %q is not in Mi or Gi, so the chart cannot check that its %d slots fit; write it in Mi or Gi." .name $rawLimit (.concurrency | int)) }}
+{{- else if and $limit (gt $need ($limit | int)) }}
+{{- fail (printf "eco2: pool %s: %d process(es), each %s MiB plus %d slots of %s MiB, need %d MiB, over its memory limit (%d MiB): with every slot streaming the pod would be OOM-killed. Lower concurrency or processes, or raise the limit (docs/deploy.md, sizing)." .name (.processes | default 1 | int) (include "eco2.threadProcessMB" .) (.concurrency | int) (include "eco2.streamMB" .) $need ($limit | int)) }}
+{{- end }}
+{{- end }}
+{{- end }}
+
 {{- /* SQLite checkpoints live in one pod: exactly one replica of one pool may run eco2.chat tasks. */}}
 {{- if $v.checkpoint.sqliteSingleReplica }}
 {{- $chatPools := 0 }}
