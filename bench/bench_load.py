@@ -93,14 +93,18 @@ class Processes:
         except psutil.NoSuchProcess:
             return []
 
-    def cpu_s(self) -> float:
+    def cpu_s(self, kind: str = "all") -> float:
+        """CPU seconds of the tree so far (``user``, ``system`` or ``all``), with reaped children's."""
         total = 0.0
         for proc in self.tree():
             try:
                 t = proc.cpu_times()
             except psutil.NoSuchProcess:
                 continue
-            total += t.user + t.system + t.children_user + t.children_system
+            if kind in ("all", "user"):
+                total += t.user + t.children_user
+            if kind in ("all", "system"):
+                total += t.system + t.children_system
         return total
 
     def rss(self) -> int:
@@ -254,7 +258,7 @@ def run_load(driver: Driver, side: Side, load: str, args: argparse.Namespace) ->
     driver.reset_model()
     procs = Processes(side.pid)
     idle_rss = procs.rss()
-    cpu0 = procs.cpu_s()
+    cpu0, sys0 = procs.cpu_s(), procs.cpu_s("system")
     started = time.time()
     with procs, profiled(side, load, args.py_spy):
         if load == "ramp":
@@ -264,6 +268,7 @@ def run_load(driver: Driver, side: Side, load: str, args: argparse.Namespace) ->
             chats = [driver.send(side, MESSAGES[i % len(MESSAGES)]) for i in range(n)]
             driver.read(lambda: all(c.ended is not None for c in chats), args.timeout)
     cpu = procs.cpu_s() - cpu0
+    system = procs.cpu_s("system") - sys0
     duration = time.time() - started
     sent = driver.sent_times()
     lags = [(when - sent[r][i]) * 1000 for c in chats for r, i, when in c.received if r in sent and i < len(sent[r])]
@@ -292,6 +297,7 @@ def run_load(driver: Driver, side: Side, load: str, args: argparse.Namespace) ->
         "lag_p50_ms": pct(lags, 0.5),
         "lag_p99_ms": pct(lags, 0.99),
         "cpu_ms_per_chat": cpu * 1000 / max(len(chats), 1),
+        "system_cpu_share": system / cpu if cpu else 0.0,
         "rss_mib": procs.peak_rss / 2**20,
         "idle_rss_mib": idle_rss / 2**20,
         "processes": len(procs.tree()),
@@ -353,6 +359,7 @@ ROWS: tuple[tuple[str, str, str], ...] = (
     ("token lag p50 (ms)", "lag_p50_ms", "{:.1f}"),
     ("token lag p99 (ms)", "lag_p99_ms", "{:.1f}"),
     ("worker CPU per chat (ms)", "cpu_ms_per_chat", "{:.1f}"),
+    ("  of it in the kernel", "system_cpu_share", "{:.0%}"),
     ("worker RSS before (MiB)", "idle_rss_mib", "{:.0f}"),
     ("worker RSS peak (MiB)", "rss_mib", "{:.0f}"),
 )
