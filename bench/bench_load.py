@@ -367,13 +367,13 @@ ROWS: tuple[tuple[str, str, str], ...] = (
 
 def report(load: str, floor: dict[str, Any], side: str, eco2: dict[str, Any]) -> None:
     print(f"\n== load {load}: {side} next to the floor ==", flush=True)
-    print(f"{'':28}{'floor':>12}{'eco2':>12}{'eco2/floor':>12}")
+    print(f"{'':28}{'floor':>14}{'eco2':>14}{'eco2/floor':>12}")
     counts = "{done}/{errors}/{never_ended}/{duplicated}/{mismatched}"
-    print(f"{'done/err/never/dup/mismatch':28}{counts.format(**floor):>12}{counts.format(**eco2):>12}")
+    print(f"{'done/err/never/dup/mismatch':28}{counts.format(**floor):>14}{counts.format(**eco2):>14}")
     for label, key, fmt in ROWS:
         ratio = eco2[key] / floor[key] if floor[key] else float("nan")
-        print(f"{label:28}{fmt.format(floor[key]):>12}{fmt.format(eco2[key]):>12}{ratio:>12.2f}")
-    print(f"{'first token, eco2 - floor':28}{'':>12}{eco2['first_token_p50'] - floor['first_token_p50']:>+12.2f}")
+        print(f"{label:28}{fmt.format(floor[key]):>14}{fmt.format(eco2[key]):>14}{ratio:>12.2f}")
+    print(f"{'first token p50, eco2-floor':28}{'':>14}{eco2['first_token_p50'] - floor['first_token_p50']:>+14.2f}")
     if eco2["error_codes"] or floor["error_codes"]:
         print(f"error codes: floor {floor['error_codes']} eco2 {eco2['error_codes']}")
 
