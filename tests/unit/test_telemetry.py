@@ -3,6 +3,7 @@ process (the real langsmith client against the local recording server; workers: 
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 from typing import Any
@@ -257,3 +258,30 @@ def test_spans_are_exported_over_otlp_http() -> None:
     assert received["name"] == "unit-span"
     assert received["resource"]["service.name"] == "eco2-chat-worker"
     assert received["resource"]["deployment.environment"] == "unit"
+
+
+def test_model_calls_are_llm_runs_under_the_graph_steps_that_made_them(
+    server: FakeLangSmith, adapter: LangSmithTelemetryAdapter
+) -> None:
+    from tests.support.openai_server import FakeOpenAI
+
+    with FakeOpenAI() as model:
+        settings = ls_settings(
+            server.url, ECO2_LLM_PROVIDER="auto", OPENAI_API_KEY="sk-unit", OPENAI_BASE_URL=model.base_url
+        )
+        container, events = bootstrap_inline(settings, subagents=all_subagents(), telemetry=adapter)
+        container.service.accept((), {"job_id": "u-llm", "message": "페트병 어떻게 버려?"})
+        done = [f for _i, f in events.follow("u-llm", timeout_s=5)][-1]
+    assert done["type"] == "done"
+    answer = json.loads(done["data"])["answer"]
+    adapter.flush(10)
+    runs = server.wait_for(lambda got: {"intent_model", "answer_model"} <= {r.get("name") for r in got.values()})
+    steps = chat_runs(server, "u-llm")
+    (intent,) = [r for r in runs.values() if r.get("name") == "intent_model"]
+    (written,) = [r for r in runs.values() if r.get("name") == "answer_model"]
+    assert intent["run_type"] == written["run_type"] == "llm"
+    assert intent["parent_run_id"] == steps["intent"]["id"]
+    assert written["parent_run_id"] == steps["answer"]["id"]
+    assert written["trace_id"] == steps["chat:u-llm"]["id"]
+    assert written["outputs"]["content"] == answer  # the streamed text, as the user got it
+    assert json.loads(intent["outputs"]["content"])["intents"][0]["intent"] == "waste"
