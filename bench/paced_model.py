@@ -60,7 +60,8 @@ def intents_for(text: str) -> list[dict[str, Any]]:
     return [{"intent": intent, "confidence": 0.9} for intent in found]
 
 
-def _last_user(body: dict[str, Any]) -> str:
+def last_user(body: dict[str, Any]) -> str:
+    """The text of the last user message of a Chat Completions request body."""
     for message in reversed(body.get("messages", [])):
         if message.get("role") == "user":
             content = message.get("content")
@@ -112,7 +113,7 @@ class PacedModel:
         if body.get("response_format") or body.get("tools"):
             self.stats.requests["intent"] += 1
             await asyncio.sleep(self.pace.intent_s)
-            content = json.dumps({"intents": intents_for(_last_user(body))}, ensure_ascii=False)
+            content = json.dumps({"intents": intents_for(last_user(body))}, ensure_ascii=False)
             await self._json(writer, 200, _completion(rid, model, content))
         elif body.get("stream"):
             self.stats.requests["stream"] += 1

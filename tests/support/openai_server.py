@@ -14,6 +14,7 @@ import time
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
+from bench.paced_model import last_user
 from tests.support.scripted_server import BackgroundServer
 
 INTENT_RULES = (
@@ -23,16 +24,6 @@ INTENT_RULES = (
     ("그려", "image_generation"),
     ("안녕", "general"),
 )
-
-
-def _last_user(messages: list[dict[str, Any]]) -> str:
-    for message in reversed(messages):
-        if message.get("role") == "user":
-            content = message.get("content")
-            if isinstance(content, list):
-                return " ".join(str(part.get("text", "")) for part in content if isinstance(part, dict))
-            return str(content)
-    return ""
 
 
 def _intents(text: str) -> list[dict[str, Any]]:
@@ -57,7 +48,7 @@ class _Handler(BaseHTTPRequestHandler):
         if not self.path.endswith("/chat/completions"):
             self._json(404, {"error": {"message": "not found", "type": "invalid_request_error"}})
             return
-        user = _last_user(body.get("messages", []))
+        user = last_user(body)
         if "[fail]" in user:
             self._json(500, {"error": {"message": "boom", "type": "server_error"}})
             return
