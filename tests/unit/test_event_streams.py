@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -305,3 +306,29 @@ def test_a_terminal_write_waits_for_the_flushers_write_and_keeps_order(
     entries = [f for _id, f in rstreams.follow("order", timeout_s=2)]
     assert [e["type"] for e in entries] == ["token", "token", "done"]
     assert json.loads(entries[-1]["data"])["answer"] == "먼저 나중"
+
+
+def test_a_failed_background_write_reaches_the_writer_and_the_flusher_goes_on(
+    rstreams: RedisStreamsEvents, rclient: redis.Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    from eco2.errors import StreamError
+    from eco2.localrun import free_port
+
+    client = redis.Redis(port=free_port(), socket_connect_timeout=0.2, retry=Retry(NoBackoff(), 0))
+    down = RedisStreamsEvents(client, prefix="t", flush_ms=20)
+    w = down.open("unreachable")
+    w.token("answer", "못 감")  # due at once: the flusher thread tries, and fails
+    deadline = time.monotonic() + 5
+    with pytest.raises(StreamError):  # noqa: PT012 - the failure surfaces on the writer's next call
+        while time.monotonic() < deadline:
+            w.token("answer", "+")
+            time.sleep(0.02)
+    healthy = rstreams.open("after")  # the same flusher thread serves every owner
+    healthy.token("answer", "살아 있음")
+    assert _visible(rstreams, rclient, "after", "살아 있음", 1.0)
+    assert healthy.done({"intent": "general"})
+    # An unreachable Redis is the writer's error (its task retries), not a traceback per flusher tick.
+    assert not [r for r in caplog.records if r.name.endswith("flusher") and r.levelno >= logging.ERROR]

@@ -295,8 +295,12 @@ class RedisStreamsEvents:
         try:
             replies = self.emit_many(calls)
         except BaseException as exc:
+            # Each job raises it to its writer's next call (the task retries); nothing is lost meanwhile:
+            # the batches stay queued under their numbers. Only an unexpected error is the flusher's too.
             for job, _batches in sends:
                 job.sent(exc, 0.0)
+            if isinstance(exc, StreamError):
+                return
             raise
         seconds = time.perf_counter() - started
         at = 0
@@ -332,7 +336,10 @@ class RedisStreamsEvents:
             except redis.RedisError as exc:
                 raise StreamError(f"writing {len(calls)} event batches failed: {type(exc).__name__}") from exc
             if attempt == 1 and any(isinstance(r, redis.exceptions.NoScriptError) for r in raw):
-                self.client.script_load(_SCRIPT)  # a restarted server lost it; replays are recognised
+                try:
+                    self.client.script_load(_SCRIPT)  # a restarted server lost it; replays are recognised
+                except redis.RedisError as exc:
+                    raise StreamError(f"loading the emit script failed: {type(exc).__name__}") from exc
                 continue
             return [_reply(r) for r in raw]
         raise AssertionError("unreachable")
