@@ -43,7 +43,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
         # Threads by default: a chat streams for seconds while it mostly waits on the model, so a slot must
-        # not be a whole process (docs/celery.md, "Sizing for a real model").
+        # not be a whole process (docs/celery.md, "Pools: why threads by default").
         "worker_pool": settings.worker_pool,
         "worker_concurrency": settings.worker_concurrency,
         "task_soft_time_limit": step_soft,

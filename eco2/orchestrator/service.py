@@ -245,11 +245,9 @@ class ChatService:
         names = list(pending["subagents"])
         ready: list[dict[str, Any]] = []
         if self._runner is not None and not self._dispatcher.continues_before_return:
-            runner = self._runner
-            ready = [
-                runner.run(name, query, job.traceparent, job=job).to_dict() for name in names if runner.settled(name)
-            ]
-            names = [name for name in names if not runner.settled(name)]
+            settled = [name for name in names if self._runner.settled(name)]
+            ready = [self._runner.run(name, query, job.traceparent, job=job).to_dict() for name in settled]
+            names = [name for name in names if name not in settled]
         self._dispatcher.fan_out(job, int(pending["round"]), names, query, ready)
 
     def _complete(self, job: JobRef, events: JobEventsPort, state: Mapping[str, Any], recovering: bool = False) -> str:
