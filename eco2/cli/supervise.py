@@ -69,7 +69,9 @@ class Supervisor:
         return max((abs(c) for c in self._codes), default=0)
 
     def _start(self, index: int) -> None:
-        self._children[index] = subprocess.Popen(self._commands[index], env=self._env)
+        # A process group of its own: a terminal's Ctrl-C reaches only this parent, which passes it on once
+        # (Celery takes a second SIGINT as the order for a cold shutdown).
+        self._children[index] = subprocess.Popen(self._commands[index], env=self._env, process_group=0)
         self._started[index] = time.monotonic()
 
     def _reap(self, timeout_s: float) -> list[tuple[int, int]]:
