@@ -116,8 +116,8 @@ def _default_state_dir(env: Mapping[str, str]) -> Path:
     return Path(base) / "eco2"
 
 
-WORKER_POOLS = {"threads", "prefork", "solo", "gevent", "eventlet"}
-"""Celery pools ``ECO2_WORKER_POOL`` may name (gevent and eventlet only where installed)."""
+WORKER_POOLS = {"threads", "prefork", "solo"}
+"""Celery pools ``ECO2_WORKER_POOL`` may name: the ones eco2 is tested on (``-P`` may still name any)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,8 +197,7 @@ class Settings:
     worker_max_memory_mb: int = 1024
     """``ECO2_WORKER_MAX_MEMORY_MB``: a prefork pool process grown past this is replaced after its task (0: never)."""
     worker_pool: str = "threads"
-    """``ECO2_WORKER_POOL``: Celery's pool when ``-P`` is not given (``threads``, ``prefork``, ``solo``; ``gevent``
-    and ``eventlet`` when installed)."""
+    """``ECO2_WORKER_POOL``: Celery's pool when ``-P`` is not given (``threads``, ``prefork`` or ``solo``)."""
     worker_concurrency: int = 200
     """``ECO2_WORKER_CONCURRENCY``: slots per worker process when ``-c`` is not given (threads: tasks at once)."""
     worker_processes: int = 0
