@@ -110,3 +110,14 @@ def test_an_early_continuation_is_retried_with_growing_delays_then_dropped() -> 
     assert 3 < sum(delays) < 10  # long enough for a slow save, short enough not to hold a lost round
     assert retry_if_early(FakeTask(EARLY_RETRIES), early) == "stale"  # type: ignore[arg-type]
     assert retry_if_early(FakeTask(0), lambda: "done") == "done"  # type: ignore[arg-type]
+
+
+def test_a_slot_is_a_thread_by_default_and_the_pool_is_configurable(conf: dict[str, object]) -> None:
+    assert conf["worker_pool"] == "threads"  # a streaming answer must not hold a whole process
+    assert conf["worker_concurrency"] == 200
+    chosen = celery_config(Settings.from_env({"ECO2_WORKER_POOL": "prefork", "ECO2_WORKER_CONCURRENCY": "3"}))
+    assert (chosen["worker_pool"], chosen["worker_concurrency"]) == ("prefork", 3)
+    with pytest.raises(ConfigError, match="ECO2_WORKER_POOL"):
+        Settings.from_env({"ECO2_WORKER_POOL": "gevnet"})
+    with pytest.raises(ConfigError, match="ECO2_WORKER_CONCURRENCY"):
+        Settings.from_env({"ECO2_WORKER_CONCURRENCY": "0"})
