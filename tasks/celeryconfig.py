@@ -62,4 +62,6 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         # container (~1.5 s), which a count bound paid every ~170 chats (docs/celery.md).
         "worker_max_memory_per_child": settings.worker_max_memory_mb * 1024 or None,
         "worker_hijack_root_logger": False,
+        # A message the worker cannot run is refused and recorded instead of killing the consumer.
+        "worker_consumer": "tasks.consumer:Consumer",
     }

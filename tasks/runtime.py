@@ -6,18 +6,22 @@ adapters through the same composition root, before the pool processes fork.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import redis
 from celery.exceptions import SoftTimeLimitExceeded
 
 from eco2.adapters.redis_streams.deadlines import RedisDeadlines
+from eco2.adapters.redis_streams.events import RedisStreamsEvents
 from eco2.adapters.redis_streams.sessions import RedisSessionQueue
 from eco2.bootstrap import Container, bootstrap, default_metrics, redis_client, redis_events
 from eco2.config import Settings
 from eco2.dispatch.celery_canvas import CeleryDispatcher
 from eco2.orchestrator.ending import JobEnding
+from eco2.ports.metrics import MetricsPort
 from tasks.app import app
 from tasks.sweeper import DeadlineSweeper
 
@@ -32,18 +36,34 @@ def celery_dispatcher(settings: Settings | None = None, client: redis.Redis | No
     return CeleryDispatcher(app, deadlines)
 
 
-def start_sweeper() -> DeadlineSweeper:
-    """This worker's deadline sweeper (main process: Redis only, no graph)."""
+@dataclass(frozen=True)
+class MainProcess:
+    """What a worker's main process needs without a container (no graph): its Redis, streams and metrics."""
+
+    settings: Settings
+    client: redis.Redis
+    events: RedisStreamsEvents
+    metrics: MetricsPort
+
+
+@functools.cache
+def main_process() -> MainProcess:
+    """Built once per main process, for the deadline sweeper and the consumer's rejections."""
     settings = Settings.from_env()
     client = redis_client(settings.stream_redis_url)
-    events = redis_events(settings, client)
-    deadlines = RedisDeadlines(client, settings.stream_prefix)
+    return MainProcess(settings, client, redis_events(settings, client), default_metrics(settings))
+
+
+def start_sweeper() -> DeadlineSweeper:
+    """This worker's deadline sweeper (main process: Redis only, no graph)."""
+    parts = main_process()
+    deadlines = RedisDeadlines(parts.client, parts.settings.stream_prefix)
     ending = JobEnding(
-        events,
-        RedisSessionQueue(client, prefix=settings.stream_prefix),
+        parts.events,
+        RedisSessionQueue(parts.client, prefix=parts.settings.stream_prefix),
         CeleryDispatcher(app, deadlines),
-        settings.job_timeout_s,
-        default_metrics(settings),
+        parts.settings.job_timeout_s,
+        parts.metrics,
     )
     sweeper = DeadlineSweeper(deadlines, ending)
     sweeper.start()

@@ -88,6 +88,10 @@ class MetricsPort(Protocol):
         """A circuit breaker changed state (``closed``, ``half_open``, ``open``)."""
         ...
 
+    def track_rejected_message(self, reason: str) -> None:
+        """A queue message was refused without running: malformed, undecodable, or for an unknown task."""
+        ...
+
     def stream_tracker(self, node: str = "answer", provider: str = "offline") -> StreamTrackerPort:
         """A tracker for one token stream."""
         ...

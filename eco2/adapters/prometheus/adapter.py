@@ -217,6 +217,11 @@ class PrometheusMetricsAdapter:
         self.metrics.stream_recovery.labels(type=token_label(recovery_type), status=token_label(status)).inc()
 
     @_safe
+    def track_rejected_message(self, reason: str) -> None:
+        """A queue message was refused without running (``reason``: a short code such as ``malformed_message``)."""
+        self.metrics.rejected_messages.labels(reason=token_label(reason)).inc()
+
+    @_safe
     def track_breaker_state(self, upstream: str, state: str) -> None:
         """Breaker state as a number (0 closed, 1 half-open, 2 open)."""
         self.metrics.breaker_state.labels(upstream=token_label(upstream)).set(BREAKER_STATES.get(state, 2))

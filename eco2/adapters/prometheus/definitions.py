@@ -48,6 +48,7 @@ class ChatMetrics:
     fallbacks: Counter
     breaker_state: Gauge
     partial_answers: Counter
+    rejected_messages: Counter
 
 
 def create_metrics(registry: CollectorRegistry) -> ChatMetrics:
@@ -151,5 +152,11 @@ def create_metrics(registry: CollectorRegistry) -> ChatMetrics:
         ),
         partial_answers=Counter(
             "chat_partial_answers_total", "Answers missing a required subagent's data", ["intent"], registry=registry
+        ),
+        rejected_messages=Counter(
+            "chat_rejected_messages_total",
+            "Queue messages the worker refused without running them (malformed, undecodable, unknown task)",
+            ["reason"],
+            registry=registry,
         ),
     )
