@@ -79,12 +79,20 @@ def redis_events(settings: Settings, client: redis.Redis) -> RedisStreamsEvents:
 
 
 def default_metrics(settings: Settings) -> MetricsPort:
-    """Prometheus on the process registry (multiprocess when ``PROMETHEUS_MULTIPROC_DIR`` is set)."""
+    """Prometheus on the process registry (multiprocess when ``PROMETHEUS_MULTIPROC_DIR`` is set).
+
+    Metrics must never cost a chat: if they cannot be set up (a multiprocess directory that cannot be
+    written, say), the process runs without them and says so, instead of failing every task.
+    """
     if not settings.metrics_enabled:
         return NoOpMetricsAdapter()
     from eco2.adapters.prometheus.adapter import default_adapter
 
-    return default_adapter()
+    try:
+        return default_adapter()
+    except Exception:
+        log.error("Prometheus metrics could not be set up; this process runs without them", exc_info=True)
+        return NoOpMetricsAdapter()
 
 
 def default_classifier(settings: Settings) -> IntentClassifierPort:

@@ -35,6 +35,25 @@ log = logging.getLogger(__name__)
 TELEMETRY_FLUSH_S = 5.0
 
 
+@worker_init.connect
+def _prepare_metrics_dir(**_: Any) -> None:
+    """Create and prepare ``PROMETHEUS_MULTIPROC_DIR`` as ``eco2 worker`` does, for a direct ``celery`` start.
+
+    A directory that did not exist made the Prometheus client fail halfway through registering the metrics,
+    and every later attempt in the process failed on the half-registered ones. Preparing it here (before any
+    pool process or container) creates it, wipes stale files if this is the host's first worker, and holds
+    the host lock; under ``eco2 worker`` it is already prepared and this changes nothing.
+    """
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
+    if directory:
+        from eco2.cli.worker import prepare
+
+        try:
+            prepare(Path(directory))
+        except OSError:
+            log.error("cannot prepare PROMETHEUS_MULTIPROC_DIR=%s; metrics will be off", directory, exc_info=True)
+
+
 def tasks_run_here() -> bool:
     """Whether this worker runs its tasks in its own process (every pool but prefork's child processes)."""
     return str(app.conf.worker_pool) not in ("prefork", "processes")

@@ -147,3 +147,19 @@ def test_a_stream_whose_process_dies_is_not_counted_as_active_forever(redis_url:
         assert sample(text, "chat_stream_active") == 0
         assert sample(text, "chat_stream_recovery_total", type="reset") == 1
         assert sample(text, "chat_stream_requests_total", status="success") == 1
+
+
+def test_the_design_cards_own_start_command_prepares_a_missing_metrics_directory(
+    redis_url: str, tmp_path: Path
+) -> None:
+    # `celery -A tasks worker`, not `eco2 worker`: nothing created the directory before Celery started.
+    port = free_port()
+    metrics_dir = tmp_path / "not" / "created" / "yet"
+    env = worker_env(
+        redis_url, tmp_path / "state", PROMETHEUS_MULTIPROC_DIR=str(metrics_dir), ECO2_METRICS_PORT=str(port)
+    )
+    with Worker(env, pool=None, concurrency=None, launcher="celery") as worker:
+        assert chat(redis_url, "페트병 어떻게 버려?")["_type"] == "done"
+        assert any(metrics_dir.glob("*.db"))  # the process's metric files live there
+        assert sample(scrape(port), "chat_requests_total", status="success") == 1
+    assert "DuplicateTimeseries" not in worker.log_path.read_text(errors="replace")
