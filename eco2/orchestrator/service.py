@@ -182,10 +182,10 @@ class ChatService:
             root = self._telemetry.start_trace(self._config(job), request.to_kwargs())
             job = dataclasses.replace(job, root_run=root)
         events = self._open_events(job)
-        if self._run(job, events, turn_input(job.job_id, request.to_kwargs(), job.accepted_at)) == "dispatched":
-            # After the fan-out, off the latency path. Should this process die before it, the task
-            # (acks_late) is redelivered and starts the job again, deadline included.
-            self._dispatcher.schedule_deadline(job, self._limits.job_timeout_s)
+        # Before the first step, counted from acceptance: a step that hangs (the intent call, say) must not
+        # keep the deadline from existing. Every way the job ends cancels it.
+        self._dispatcher.schedule_deadline(job, max(self._limits.job_timeout_s - job.elapsed_s(), 0.0))
+        self._run(job, events, turn_input(job.job_id, request.to_kwargs(), job.accepted_at))
 
     def _run(self, job: JobRef, events: JobEventsPort, graph_input: Any, intent: str | None = None) -> str:
         config = self._config(job, intent)

@@ -1,0 +1,59 @@
+"""Faults an operator meets, each with real worker processes (issue 12): the job still ends, once, in time."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from celery import Celery
+
+from eco2.localrun import Worker, stop_process
+from tests.conftest import worker_env
+from tests.support.streams import collect, terminal
+
+pytestmark = [pytest.mark.redis, pytest.mark.workers]
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def hanging_intent_model() -> Iterator[str]:
+    """A model whose intent call takes 15 s (streamed answers are quick)."""
+    cmd = [sys.executable, "-m", "bench.paced_model", "--port", "0", "--intent-ms", "15000", "--first-token-ms", "10"]
+    proc = subprocess.Popen([*cmd, "--token-ms", "1", "--tokens", "5"], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    try:
+        yield proc.stdout.readline().strip()
+    finally:
+        stop_process(proc, 5)
+
+
+def test_the_deadline_counts_from_acceptance_even_when_the_first_step_hangs(
+    redis_url: str, tmp_path: Path, hanging_intent_model: str
+) -> None:
+    env = worker_env(
+        redis_url,
+        tmp_path / "state",
+        ECO2_JOB_TIMEOUT_S="5",
+        ECO2_LLM_PROVIDER="auto",
+        OPENAI_API_KEY="sk-test",
+        OPENAI_BASE_URL=hanging_intent_model,
+    )
+    with Worker(env, pool=None, concurrency=None, launcher="eco2", log_path=tmp_path / "worker.log"):
+        job_id = f"hang-{uuid.uuid4().hex[:8]}"
+        sent = time.monotonic()
+        Celery(broker=redis_url).send_task(
+            "eco2.chat.process", kwargs={"job_id": job_id, "message": "페트병"}, queue="eco2.chat"
+        )
+        entries = collect(redis.Redis.from_url(redis_url), job_id, timeout_s=30)
+        ended_after = time.monotonic() - sent
+    data = terminal(entries)
+    assert (data["_type"], data["code"]) == ("error", "timeout")
+    # 5 s from acceptance plus the sweeper's half-second beat; counted from the first round it was 20 s.
+    assert ended_after < 10, f"ended {ended_after:.1f}s after it was sent under a 5 s limit"
