@@ -43,7 +43,7 @@ def chat_task(name: str) -> Callable[[Callable[..., str]], Task[Any, str]]:
 @chat_task(TASK_PROCESS)
 def process(self: Task[Any, str], *args: Any, **kwargs: Any) -> str:
     """Public entry (``eco2.chat.process`` on ``eco2.chat``): validate and start a chat job."""
-    return container().service.accept(args, kwargs)
+    return container().service.accept(args, kwargs, message_id=self.request.id)
 
 
 EARLY_RETRIES = 10

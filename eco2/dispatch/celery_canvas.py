@@ -97,12 +97,13 @@ class CeleryDispatcher:
         """Forget the deadline of an ended job."""
         self._deadlines.cancel(job)
 
-    def enqueue_chat(self, kwargs: Mapping[str, Any]) -> None:
-        """Enqueue a job by its public task name, exactly as an external backend does."""
+    def enqueue_chat(self, kwargs: Mapping[str, Any], message_id: str | None = None) -> None:
+        """Enqueue a job by its public task name, exactly as an external backend does (task id ``message_id``)."""
         self._app.send_task(
             TASK_PROCESS,
             kwargs=dict(kwargs),
             queue=Queue.CHAT.value,
+            task_id=message_id,
             kwargsrepr=repr({"job_id": kwargs.get("job_id")}),
         )
 

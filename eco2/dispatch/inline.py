@@ -17,7 +17,13 @@ from eco2.subagents.runner import SubagentRunner
 
 
 class _Service(Protocol):
-    def accept(self, args: Sequence[Any], kwargs: Mapping[str, Any], traceparent: str | None = None) -> str: ...
+    def accept(
+        self,
+        args: Sequence[Any],
+        kwargs: Mapping[str, Any],
+        traceparent: str | None = None,
+        message_id: str | None = None,
+    ) -> str: ...
 
     def resume(self, job: JobRef, round_no: int, results: Sequence[Mapping[str, Any]]) -> str: ...
 
@@ -73,9 +79,9 @@ class InlineDispatcher:
     def cancel_deadline(self, job: JobRef) -> None:
         """Timers of ended jobs find them finished; nothing to do."""
 
-    def enqueue_chat(self, kwargs: Mapping[str, Any]) -> None:
+    def enqueue_chat(self, kwargs: Mapping[str, Any], message_id: str | None = None) -> None:
         """Start a waiting job right away."""
-        self._svc().accept((), kwargs)
+        self._svc().accept((), kwargs, message_id=message_id)
 
     def close_trace(self, job: JobRef, outcome: str, error: str) -> None:
         """This process has the tracing client: end the root run now."""

@@ -50,6 +50,17 @@ class JobStatus(StrEnum):
     ERROR = "error"
 
 
+class Claim(StrEnum):
+    """What a message carrying a ``job_id`` finds when it claims that job (``EventStreamPort.claim``)."""
+
+    CLAIMED = "claimed"
+    """The job is this message's: the first to carry it, or the same message again (redelivered, retried)."""
+    IN_USE = "in_use"
+    """Another message carries the same ``job_id`` and its job has not ended."""
+    FINISHED = "finished"
+    """The job has already ended."""
+
+
 @dataclass(frozen=True, slots=True)
 class StreamKeys:
     """Redis keys of one job; the naming is part of the public contract."""

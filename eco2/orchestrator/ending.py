@@ -7,6 +7,9 @@ needs no graph, checkpointer or model, only the event stream, the session queue 
 from __future__ import annotations
 
 import logging
+import uuid
+from collections.abc import Mapping
+from typing import Any
 
 from eco2.adapters.noop.metrics import NoOpMetricsAdapter
 from eco2.domain.events import JobStatus
@@ -55,7 +58,17 @@ class JobEnding:
             return
         following = self._sessions.release(job.session_id, job.job_id, self.lease_s)
         if following is not None:
-            self._dispatcher.enqueue_chat(following)
+            self.promote(following)
+
+    def promote(self, kwargs: Mapping[str, Any]) -> None:
+        """Start a job that waited behind its session: hand its ``job_id`` to a new message, then send it.
+
+        The job was claimed by the message that queued it; without the handover the new message would find
+        its own job in use by another message and be refused.
+        """
+        message_id = uuid.uuid4().hex
+        self._events.claim(str(kwargs["job_id"]), message_id, take_over=True)
+        self._dispatcher.enqueue_chat(kwargs, message_id)
 
     def fail(self, job: JobRef, events: JobEventsPort, code: str, message: str, intent: str = "unknown") -> bool:
         """End the job with an ``error`` event (if it has not ended yet), count it and release it."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -19,6 +20,7 @@ from langgraph.types import Command
 
 from eco2.adapters.noop.metrics import NoOpMetricsAdapter
 from eco2.adapters.noop.telemetry import NoOpTelemetryConfig
+from eco2.domain.events import Claim
 from eco2.domain.request import ChatRequest, parse_request, valid_job_id
 from eco2.domain.subagents import ResultStatus, SubagentQuery, SubagentResult
 from eco2.errors import ContinuationEarlyError, ContractError, StreamError
@@ -78,14 +80,27 @@ class ChatService:
         self.ending = JobEnding(events, sessions, dispatcher, self._limits.job_timeout_s, self._metrics)
 
     # -- entry points ----------------------------------------------------------------------------
-    def accept(self, args: Sequence[Any], kwargs: Mapping[str, Any], traceparent: str | None = None) -> str:
-        """Validate a new job and start it (or queue it behind its session). Returns the outcome."""
+    def accept(
+        self,
+        args: Sequence[Any],
+        kwargs: Mapping[str, Any],
+        traceparent: str | None = None,
+        message_id: str | None = None,
+    ) -> str:
+        """Validate a new job and start it (or queue it behind its session). Returns the outcome.
+
+        ``message_id`` (the Celery task id) claims the ``job_id`` for this message, atomically: the same
+        message again (redelivered after a crash, retried) goes on; another message with the same ``job_id``
+        is refused while that job runs, as after it ended.
+        """
         try:
             request = parse_request(tuple(args), kwargs)
         except ContractError as exc:
             return self._reject(kwargs, exc)
-        if self.ending.finished(request.job_id):
-            return self._reject(kwargs, ContractError("duplicate_job_id", "this job_id already finished"))
+        claim = self._events.claim(request.job_id, message_id or uuid.uuid4().hex)
+        if claim is not Claim.CLAIMED:
+            reason = "already finished" if claim is Claim.FINISHED else "belongs to a job that is still running"
+            return self._reject(kwargs, ContractError("duplicate_job_id", f"this job_id {reason}"))
         job = JobRef(
             request.job_id,
             request.session_id or f"job:{request.job_id}",
@@ -99,7 +114,7 @@ class ChatService:
                 request.session_id, request.job_id, request.to_kwargs(), self.ending.lease_s
             )
             if admission.promoted is not None:
-                self._dispatcher.enqueue_chat(admission.promoted)
+                self.ending.promote(admission.promoted)
             if not admission.run_now:
                 self._events.mark_queued(request.job_id)
                 return "queued"

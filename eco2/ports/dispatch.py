@@ -84,8 +84,8 @@ class DispatchPort(Protocol):
         """The job ended; its deadline is no longer needed."""
         ...
 
-    def enqueue_chat(self, kwargs: Mapping[str, Any]) -> None:
-        """Enqueue a chat job (a job that waited behind its session)."""
+    def enqueue_chat(self, kwargs: Mapping[str, Any], message_id: str | None = None) -> None:
+        """Enqueue a chat job (a job that waited behind its session) as the message ``message_id``."""
         ...
 
     def close_trace(self, job: JobRef, outcome: str, error: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any, Protocol
 
-from eco2.domain.events import JobSnapshot, JobStatus, StageStatus
+from eco2.domain.events import Claim, JobSnapshot, JobStatus, StageStatus
 
 
 class WriteObserver(Protocol):
@@ -94,6 +94,13 @@ class EventStreamPort(Protocol):
 
     def mark_queued(self, job_id: str) -> None:
         """Record that a job waits behind its session's running job (snapshot only)."""
+        ...
+
+    def claim(self, job_id: str, message_id: str, take_over: bool = False) -> Claim:
+        """Tie ``job_id`` to the message carrying it, atomically; see :class:`~eco2.domain.events.Claim`.
+
+        ``take_over`` hands a job that waited behind its session to the new message that starts it.
+        """
         ...
 
     def follow(

@@ -57,3 +57,21 @@ def test_the_deadline_counts_from_acceptance_even_when_the_first_step_hangs(
     assert (data["_type"], data["code"]) == ("error", "timeout")
     # 5 s from acceptance plus the sweeper's half-second beat; counted from the first round it was 20 s.
     assert ended_after < 10, f"ended {ended_after:.1f}s after it was sent under a 5 s limit"
+
+
+def test_a_job_id_sent_twice_while_its_job_runs_runs_once(worker: Worker, module_redis_url: str) -> None:
+    # Two messages with one job_id, back to back: the second is refused, the first streams undisturbed.
+    client = redis.Redis.from_url(module_redis_url)
+    backend = Celery(broker=module_redis_url)
+    job_id = f"twice-{uuid.uuid4().hex[:8]}"
+    for message in ("페트병 어떻게 버려?", "건전지 어떻게 버려?"):
+        backend.send_task("eco2.chat.process", kwargs={"job_id": job_id, "message": message}, queue="eco2.chat")
+    collect(client, job_id)
+    time.sleep(1)  # anything the second message could still write would be here by now
+    entries = [{k.decode(): v.decode() for k, v in f.items()} for _id, f in client.xrange(f"eco2:chat:{job_id}:events")]
+    assert [e["type"] for e in entries].count("done") == 1
+    assert [e.get("stage") for e in entries if e["type"] == "stage"].count("intent") == 2  # started, completed
+    assert "reset" not in [e["type"] for e in entries]
+    assert terminal(entries)["answer"] == "".join(e["delta"] for e in entries if e["type"] == "token")
+    refused = [f for _id, f in client.xrange("eco2:chat:rejected") if f[b"job_id"] == job_id.encode()]
+    assert [f[b"code"] for f in refused] == [b"duplicate_job_id"]

@@ -332,3 +332,16 @@ def test_a_failed_background_write_reaches_the_writer_and_the_flusher_goes_on(
     assert healthy.done({"intent": "general"})
     # An unreachable Redis is the writer's error (its task retries), not a traceback per flusher tick.
     assert not [r for r in caplog.records if r.name.endswith("flusher") and r.levelno >= logging.ERROR]
+
+
+def test_a_job_id_is_claimed_by_one_message_at_a_time(streams: EventStreamPort) -> None:
+    from eco2.domain.events import Claim
+
+    assert streams.claim("cl", "message-a") is Claim.CLAIMED
+    assert streams.claim("cl", "message-a") is Claim.CLAIMED  # the same message again: redelivered, retried
+    assert streams.claim("cl", "message-b") is Claim.IN_USE  # another message reusing a running job's id
+    assert streams.claim("cl", "message-c", take_over=True) is Claim.CLAIMED  # a session handing the job on
+    assert streams.claim("cl", "message-a") is Claim.IN_USE
+    assert streams.open("cl").done({"intent": "general"})
+    assert streams.claim("cl", "message-c") is Claim.FINISHED
+    assert streams.claim("cl", "message-d") is Claim.FINISHED

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from eco2.domain.events import TERMINAL_TYPES, EventType, JobSnapshot, JobStatus, StageStatus, event_json
+from eco2.domain.events import TERMINAL_TYPES, Claim, EventType, JobSnapshot, JobStatus, StageStatus, event_json
 from eco2.ports.events import WriteObserver
 
 Listener = Callable[[str, dict[str, str]], None]
@@ -25,6 +25,7 @@ class _Job:
     intent: str = ""
     answer: str = ""
     updated_ms: int = 0
+    message: str | None = None
 
 
 class MemoryJobEvents:
@@ -154,6 +155,17 @@ class MemoryEvents:
     def reject(self, code: str, message: str, job_id: str | None) -> None:
         """Remember a refused job."""
         self.rejected.append({"code": code, "message": message, "job_id": job_id or ""})
+
+    def claim(self, job_id: str, message_id: str, take_over: bool = False) -> Claim:
+        """Tie the job to ``message_id`` unless another message holds it or it has ended."""
+        with self._cond:
+            job = self._jobs.setdefault(job_id, _Job())
+            if job.status in (JobStatus.DONE, JobStatus.ERROR):
+                return Claim.FINISHED
+            if job.message not in (None, message_id) and not take_over:
+                return Claim.IN_USE
+            job.message = message_id
+            return Claim.CLAIMED
 
     def mark_queued(self, job_id: str) -> None:
         """Mark a job as waiting."""

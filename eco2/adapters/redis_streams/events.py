@@ -19,11 +19,29 @@ from typing import Any
 import redis
 
 from eco2.adapters.redis_streams.flusher import Flusher, shared_flusher
-from eco2.domain.events import TERMINAL_TYPES, EventType, JobSnapshot, JobStatus, StageStatus, StreamKeys, event_json
+from eco2.domain.events import (
+    TERMINAL_TYPES,
+    Claim,
+    EventType,
+    JobSnapshot,
+    JobStatus,
+    StageStatus,
+    StreamKeys,
+    event_json,
+)
 from eco2.errors import StreamError
 from eco2.ports.events import WriteObserver
 
 _SCRIPT = resources.files("eco2.adapters.redis_streams").joinpath("emit.lua").read_text("utf-8")
+_CLAIM = """
+local status = redis.call('HGET', KEYS[1], 'status')
+if status == 'done' or status == 'error' then return 2 end
+local holder = redis.call('HGET', KEYS[1], 'message')
+if holder and holder ~= ARGV[1] and ARGV[2] ~= '1' then return 1 end
+redis.call('HSET', KEYS[1], 'message', ARGV[1])
+if redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], ARGV[3]) end
+return 0
+"""
 RESET_IF_ANSWER = "reset?"  # emit.lua: becomes a `reset` entry only when the job has answer text
 _FINISHED = 2  # emit.lua's code for "the job already has its terminal event"
 REJECTED_MAXLEN = 10_000
@@ -279,6 +297,7 @@ class RedisStreamsEvents:
         self.running_ttl_s = max(running_ttl_s, ttl_s)
         self.flusher = flusher or shared_flusher()
         self._script = client.register_script(_SCRIPT)
+        self._claim = client.register_script(_CLAIM)
 
     def flush_many(self, targets: Sequence[RedisJobEvents]) -> None:
         """Write the due batches of many jobs in one pipelined round trip (``FlushGroup``, flusher thread).
@@ -381,6 +400,15 @@ class RedisStreamsEvents:
             )
         except redis.RedisError as exc:
             raise StreamError(f"recording a rejected job failed: {type(exc).__name__}") from exc
+
+    def claim(self, job_id: str, message_id: str, take_over: bool = False) -> Claim:
+        """Tie the job to ``message_id`` in its snapshot (field ``message``), in one script call."""
+        keys = StreamKeys.for_job(self.prefix, job_id)
+        try:
+            code = self._claim(keys=[keys.snapshot], args=[message_id, int(take_over), self.running_ttl_s])
+        except redis.RedisError as exc:
+            raise StreamError(f"claiming job {job_id} failed: {type(exc).__name__}") from exc
+        return (Claim.CLAIMED, Claim.IN_USE, Claim.FINISHED)[int(code)]
 
     def mark_queued(self, job_id: str) -> None:
         """Mark a job as waiting behind its session (only when it has not started writing)."""
