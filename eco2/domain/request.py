@@ -63,6 +63,18 @@ class ChatRequest:
         return out
 
 
+def _text(value: str) -> bool:
+    """Whether ``value`` is text every store can hold: it encodes as UTF-8 (no lone surrogates, which JSON's
+    ``\\ud800`` escapes can carry and which fail the first Redis key or write that meets them)."""
+    if value.isascii():
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def valid_job_id(value: object) -> str | None:
     """The job id if it is one the stream keys can carry, else ``None``."""
     if isinstance(value, str) and JOB_ID_RE.fullmatch(value):
@@ -74,8 +86,10 @@ def _optional_id(kwargs: Mapping[str, Any], name: str) -> str | None:
     value = kwargs.get(name)
     if value is None:
         return None
-    if not isinstance(value, str) or not value.strip() or len(value) > MAX_ID_CHARS:
-        raise ContractError(f"invalid_{name}", f"{name} must be a non-empty string of at most {MAX_ID_CHARS}")
+    if not isinstance(value, str) or not value.strip() or len(value) > MAX_ID_CHARS or not _text(value):
+        raise ContractError(
+            f"invalid_{name}", f"{name} must be a non-empty string of at most {MAX_ID_CHARS} valid characters"
+        )
     return value
 
 
@@ -101,7 +115,7 @@ def _location(value: object) -> GeoPoint | None:
 def _image_url(value: object) -> str | None:
     if value is None:
         return None
-    if not isinstance(value, str) or len(value) > MAX_URL_CHARS:
+    if not isinstance(value, str) or len(value) > MAX_URL_CHARS or not _text(value):
         raise ContractError("invalid_image_url", "image_url must be an http(s) URL string")
     parts = urlsplit(value)
     if parts.scheme not in {"http", "https"} or not parts.hostname:
@@ -117,6 +131,8 @@ def _metadata(value: object) -> dict[str, str]:
     for key, item in value.items():
         if not isinstance(key, str) or not isinstance(item, str) or len(item) > MAX_METADATA_VALUE_CHARS:
             raise ContractError("invalid_metadata", "metadata keys and values must be strings")
+        if not _text(key) or not _text(item):
+            raise ContractError("invalid_metadata", "metadata keys and values must be valid text")
     return dict(value)
 
 
@@ -124,7 +140,7 @@ def parse_request(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> ChatReque
     """Validate a job's task arguments; raise :class:`ContractError` with a stable code when they are bad."""
     if args:
         raise ContractError("positional_args", "eco2.chat.process takes keyword arguments only")
-    unknown = sorted(str(key) for key in kwargs if key not in ALLOWED_FIELDS)
+    unknown = sorted(ascii(key)[:64] for key in kwargs if key not in ALLOWED_FIELDS)
     if unknown:
         raise ContractError("unknown_field", f"unknown field(s): {', '.join(unknown)[:200]}")
     if "job_id" not in kwargs:
@@ -135,6 +151,8 @@ def parse_request(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> ChatReque
     message = kwargs.get("message")
     if not isinstance(message, str):
         raise ContractError("invalid_message", "message must be a string")
+    if not _text(message):
+        raise ContractError("invalid_message", "message must be valid text (it holds a lone surrogate)")
     message = message.strip()
     if not message:
         raise ContractError("empty_message", "message is empty")

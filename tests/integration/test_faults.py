@@ -75,3 +75,22 @@ def test_a_job_id_sent_twice_while_its_job_runs_runs_once(worker: Worker, module
     assert terminal(entries)["answer"] == "".join(e["delta"] for e in entries if e["type"] == "token")
     refused = [f for _id, f in client.xrange("eco2:chat:rejected") if f[b"job_id"] == job_id.encode()]
     assert [f[b"code"] for f in refused] == [b"duplicate_job_id"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "code"),
+    [
+        ("session_id", "s\ud800", "invalid_session_id"),
+        ("user_id", "u\udfff", "invalid_user_id"),
+        ("message", "페트병\ud83d", "invalid_message"),
+    ],
+)
+def test_a_lone_surrogate_in_any_field_is_an_error_event_not_a_hung_job(
+    worker: Worker, module_redis_url: str, field: str, value: str, code: str
+) -> None:
+    client = redis.Redis.from_url(module_redis_url)
+    job_id = f"surrogate-{uuid.uuid4().hex[:8]}"
+    kwargs = {"job_id": job_id, "message": "페트병", field: value}
+    Celery(broker=module_redis_url).send_task("eco2.chat.process", kwargs=kwargs, queue="eco2.chat")
+    data = terminal(collect(client, job_id, timeout_s=20))
+    assert (data["_type"], data["code"]) == ("error", code)

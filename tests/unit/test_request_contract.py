@@ -62,6 +62,14 @@ def test_all_optional_fields_round_trip() -> None:
         ({"job_id": "j", "message": "hi", "metadata": {str(i): "v" for i in range(21)}}, "invalid_metadata"),
         ({"job_id": "j", "message": "hi", "session_id": ""}, "invalid_session_id"),
         ({"job_id": "j", "message": "hi", "user_id": 7}, "invalid_user_id"),
+        # Lone surrogates (JSON's "\ud800" escapes carry them) fail every Redis key and write they reach.
+        ({"job_id": "j", "message": "hi", "session_id": "s\ud800"}, "invalid_session_id"),
+        ({"job_id": "j", "message": "hi", "user_id": "\udfff"}, "invalid_user_id"),
+        ({"job_id": "j", "message": "페트병\ud83d"}, "invalid_message"),
+        ({"job_id": "j", "message": "hi", "metadata": {"k": "v\ud800"}}, "invalid_metadata"),
+        ({"job_id": "j", "message": "hi", "metadata": {"\ud800": "v"}}, "invalid_metadata"),
+        ({"job_id": "j", "message": "hi", "image_url": "https://e.com/\ud800.png"}, "invalid_image_url"),
+        ({"job_id": "j", "message": "hi", "\ud800": 1}, "unknown_field"),
     ],
 )
 def test_bad_jobs_are_refused_with_a_stable_code(kwargs: dict[str, object], code: str) -> None:
@@ -78,3 +86,9 @@ def test_positional_arguments_are_refused() -> None:
 
 def test_exactly_4000_characters_is_allowed() -> None:
     assert len(parse_request((), {"job_id": "j", "message": "가" * 4000}).message) == 4000
+
+
+def test_the_error_of_an_unknown_field_is_itself_storable_text() -> None:
+    with pytest.raises(ContractError) as caught:
+        parse_request((), {"job_id": "j", "message": "hi", "\ud800bad": 1})
+    caught.value.message.encode("utf-8")  # it goes into an error event or the rejected stream as it is
