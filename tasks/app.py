@@ -6,10 +6,12 @@ import sys
 
 from celery import Celery
 
+from eco2 import logredact
 from eco2.cli.worker import take_option
 from eco2.config import Settings
 from tasks.celeryconfig import celery_config
 
+logredact.install()  # before any HTTP library logs a request line with a key in it
 app = Celery("eco2", include=["tasks.chat", "tasks.subagents", "tasks.signals"])
 app.conf.update(celery_config(Settings.from_env()))
 # Celery's CLI lets a configured worker_pool win over an explicit "-P prefork" (that is its default value,

@@ -7,6 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from eco2 import logredact
 from eco2.cli import character_server, chat, demo, doctor, exporter, prices, small, worker
 from eco2.errors import ConfigError
 
@@ -29,6 +30,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``eco2`` console script."""
+    logredact.install()
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["worker"]:
         # Everything after "worker" belongs to celery, options included: argparse would eat them.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 import traceback
 from collections.abc import Iterator
@@ -466,3 +467,15 @@ def test_hour_ranges_follow_the_clock_across_midnight() -> None:
 )
 def test_envelope_variants_parse(body: bytes, count: int) -> None:
     assert len(parse_items("kma", body)) == count
+
+
+def test_the_key_never_reaches_a_log_line_even_at_debug(kma: FakeKma, caplog: pytest.LogCaptureFixture) -> None:
+    from eco2 import logredact
+
+    logredact.install()  # what the Celery app and the CLI do at start
+    with caplog.at_level(logging.DEBUG):
+        client(kma).latest_observations(SEOUL, NOON)
+        client(kma, key=ENCODED_KEY).latest_observations(SEOUL, NOON)
+    assert any(r.name.startswith("urllib3") and "serviceKey=" in r.getMessage() for r in caplog.records)
+    assert KEY not in caplog.text
+    assert ENCODED_KEY not in caplog.text
