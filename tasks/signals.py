@@ -125,7 +125,7 @@ def _start_main_process_helpers(**_: Any) -> None:
     """Start the deadline sweeper and, if this host has a metrics directory, its endpoint."""
     global _sweeper, _metrics_host  # noqa: PLW0603 - one of each per worker main process
     _sweeper = runtime.start_sweeper()
-    settings = Settings.from_env()
+    settings = runtime.main_process().settings
     if settings.metrics_dir is not None and settings.metrics_port:
         host = MetricsHost(
             settings.metrics_dir,
@@ -135,8 +135,8 @@ def _start_main_process_helpers(**_: Any) -> None:
             settings.push_interval_s,
             settings.metrics_janitor_s,
         )
-        if host.start():
-            _metrics_host = host
+        host.serve()  # or take it over once the worker serving it exits
+        _metrics_host = host
 
 
 @worker_shutdown.connect

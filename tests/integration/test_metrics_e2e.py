@@ -163,3 +163,28 @@ def test_the_design_cards_own_start_command_prepares_a_missing_metrics_directory
         assert any(metrics_dir.glob("*.db"))  # the process's metric files live there
         assert sample(scrape(port), "chat_requests_total", status="success") == 1
     assert "DuplicateTimeseries" not in worker.log_path.read_text(errors="replace")
+
+
+def test_another_worker_of_the_host_takes_the_metrics_port_over(redis_url: str, tmp_path: Path) -> None:
+    port = free_port()
+    env = worker_env(
+        redis_url, tmp_path / "state", ECO2_METRICS_DIR=str(tmp_path / "prom"), ECO2_METRICS_PORT=str(port)
+    )
+    one_process = ["--processes", "1"]
+    with Worker(env, launcher="eco2", pool=None, concurrency=None, extra_args=one_process) as first:
+        assert "eco2_metrics_dir_files" in scrape(port)  # the first worker serves the host
+        with Worker(env, launcher="eco2", pool=None, concurrency=None, extra_args=one_process) as second:
+            first.proc.kill()  # the process holding the port dies without a shutdown
+            first.proc.wait(10)
+            deadline = time.monotonic() + 15
+            while True:
+                try:
+                    text = scrape(port)
+                    break
+                except requests.RequestException:
+                    assert time.monotonic() < deadline, "nobody took the metrics port over"
+                    time.sleep(0.5)
+            assert second.proc.poll() is None
+            assert chat(redis_url, "페트병 어떻게 버려?")["_type"] == "done"
+            assert sample(scrape(port), "chat_requests_total", status="success") >= 1
+    assert "eco2_metrics_dir_files" in text

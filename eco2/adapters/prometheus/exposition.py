@@ -21,6 +21,8 @@ from eco2.adapters.prometheus.multiprocess import fold_dead_processes, make_regi
 log = logging.getLogger(__name__)
 
 JANITOR_INTERVAL_S = 10.0
+TAKEOVER_S = 2.0
+"""How often a worker whose host's endpoint is served elsewhere tries to take the port over."""
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -54,7 +56,21 @@ class MetricsHost:
         self._server: WSGIServer | None = None
         self.port: int | None = None
 
-    def start(self) -> bool:
+    def serve(self, retry_s: float = TAKEOVER_S) -> bool:
+        """Bind the endpoint now if the port is free (True), else keep trying every ``retry_s`` in the
+        background: when the process that holds it exits, another worker of the host takes it over."""
+        if self.start():
+            return True
+        threading.Thread(target=self._take_over, args=(retry_s,), name="eco2-metrics-takeover", daemon=True).start()
+        return False
+
+    def _take_over(self, retry_s: float) -> None:
+        while not self._stop.wait(retry_s):
+            if self.start(quiet=True):
+                log.info("took over the host's metrics endpoint on :%s", self.port)
+                return
+
+    def start(self, quiet: bool = False) -> bool:
         """Bind the endpoint and start the threads; False when another process of the host serves it."""
         try:
             server = make_server(
@@ -65,7 +81,8 @@ class MetricsHost:
                 handler_class=_QuietHandler,
             )
         except OSError as exc:
-            log.info("metrics endpoint :%s not bound here (%s); another pool serves it", self._port, exc)
+            if not quiet:
+                log.info("metrics endpoint :%s not bound here (%s); another pool serves it", self._port, exc)
             return False
         self._server = server
         self.port = server.server_port
@@ -77,12 +94,13 @@ class MetricsHost:
         return True
 
     def stop(self) -> None:
-        """Stop serving (a final push happens first when a Pushgateway is configured)."""
+        """Stop serving (a final push happens first when a Pushgateway is configured), or stop waiting to."""
         self._stop.set()
+        if self._server is None:
+            return  # another worker of the host serves the endpoint (and pushes)
         if self._pushgateway_url:
             self.push()
-        if self._server is not None:
-            self._server.shutdown()
+        self._server.shutdown()
 
     def fold(self) -> list[int]:
         """Fold the files of pool processes that are gone (bounded directory, bounded scrape cost)."""
