@@ -23,6 +23,7 @@ from eco2.adapters.noop.telemetry import NoOpTelemetryConfig
 from eco2.adapters.offline.composer import ComposerAnswerWriter
 from eco2.adapters.redis_streams import RedisStreamsEvents
 from eco2.adapters.redis_streams.sessions import RedisSessionQueue
+from eco2.adapters.resilience.breakers import Breakers
 from eco2.config import Settings
 from eco2.errors import ConfigError
 from eco2.orchestrator.graph import ChatGraph, build_graph
@@ -95,7 +96,7 @@ def default_metrics(settings: Settings) -> MetricsPort:
         return NoOpMetricsAdapter()
 
 
-def default_classifier(settings: Settings) -> IntentClassifierPort:
+def default_classifier(settings: Settings, breakers: Breakers | None = None) -> IntentClassifierPort:
     """OpenAI structured output when a key is configured, else the offline classifier."""
     from eco2.intent.offline import OfflineIntentClassifier
 
@@ -103,16 +104,16 @@ def default_classifier(settings: Settings) -> IntentClassifierPort:
     if settings.use_openai:
         from eco2.adapters.openai.intent import OpenAIIntentClassifier
 
-        return OpenAIIntentClassifier(settings, fallback=offline)
+        return OpenAIIntentClassifier(settings, fallback=offline, breakers=breakers or Breakers())
     return offline
 
 
-def default_writer(settings: Settings) -> AnswerWriterPort:
-    """``ChatOpenAI`` streaming when a key is configured, else the offline composer."""
+def default_writer(settings: Settings, breakers: Breakers | None = None) -> AnswerWriterPort:
+    """The model's streamed answer when a key is configured, else the offline composer."""
     if settings.use_openai:
         from eco2.adapters.openai.answer import OpenAIAnswerWriter
 
-        return OpenAIAnswerWriter(settings)
+        return OpenAIAnswerWriter(settings, breakers or Breakers())
     return ComposerAnswerWriter()
 
 
@@ -145,21 +146,25 @@ def default_telemetry(settings: Settings) -> TelemetryConfigPort:
     return LangSmithTelemetryAdapter.from_settings(settings, mode, provider, traceparent)
 
 
-def default_subagents(
-    settings: Settings, metrics: MetricsPort, client: redis.Redis | None = None
-) -> dict[str, SubagentPort]:
-    """One implementation per registry entry; breakers are shared through Redis when a client is given."""
-    from eco2.adapters.resilience.breakers import Breakers
-    from eco2.subagents.catalog import build_subagents
-    from eco2.subagents.context import SubagentContext
-
-    breakers = Breakers(
+def default_breakers(settings: Settings, metrics: MetricsPort, client: redis.Redis | None = None) -> Breakers:
+    """One breaker per upstream, the models' included; shared through Redis when a client is given."""
+    return Breakers(
         metrics,
         client,
         fail_max=settings.breaker_fail_max,
         reset_timeout_s=settings.breaker_reset_s,
         namespace=settings.stream_prefix,
     )
+
+
+def default_subagents(
+    settings: Settings, metrics: MetricsPort, client: redis.Redis | None = None, breakers: Breakers | None = None
+) -> dict[str, SubagentPort]:
+    """One implementation per registry entry, behind the upstreams' breakers."""
+    from eco2.subagents.catalog import build_subagents
+    from eco2.subagents.context import SubagentContext
+
+    breakers = breakers or default_breakers(settings, metrics, client)
     return build_subagents(SubagentContext(settings, breakers, metrics, client))
 
 
@@ -196,15 +201,18 @@ def bootstrap(
     metrics = metrics or default_metrics(settings)
     if subagents is None:
         client = client or redis_client(settings.stream_redis_url)
-    implementations = dict(subagents) if subagents is not None else default_subagents(settings, metrics, client)
+    breakers = default_breakers(settings, metrics, client)
+    implementations = (
+        dict(subagents) if subagents is not None else default_subagents(settings, metrics, client, breakers)
+    )
     missing = [spec.name for spec in REGISTRY if spec.name not in implementations]
     if missing:
         raise ConfigError(f"no implementation for subagent(s): {', '.join(missing)}")
     telemetry = telemetry or default_telemetry(settings)
-    classifier = classifier or default_classifier(settings)
+    classifier = classifier or default_classifier(settings, breakers)
     deps = NodeDeps(
         classifier=classifier,
-        writer=writer or default_writer(settings),
+        writer=writer or default_writer(settings, breakers),
         fallback_writer=ComposerAnswerWriter(),
         history_turns=settings.history_turns,
         summary_max_chars=settings.summary_max_chars,

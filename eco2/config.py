@@ -162,6 +162,8 @@ class Settings:
     """``ECO2_OPENAI_INTENT_MODEL``: the model that classifies intents; defaults to ``openai_model``."""
     openai_timeout_s: float = 30.0
     """``ECO2_OPENAI_TIMEOUT_S``: per-request timeout of the OpenAI client."""
+    openai_intent_timeout_s: float = 8.0
+    """``ECO2_OPENAI_INTENT_TIMEOUT_S``: the intent call's one attempt (the offline classifier takes over after it)."""
     kakao_api_key: Secret | None = None
     """``KAKAO_REST_API_KEY``: Kakao Local (places, geocoding)."""
     kakao_base_url: str = "https://dapi.kakao.com"
@@ -276,6 +278,7 @@ class Settings:
             openai_model=model,
             openai_intent_model=env.get("ECO2_OPENAI_INTENT_MODEL", "").strip() or model,
             openai_timeout_s=_float(env, "ECO2_OPENAI_TIMEOUT_S", d.openai_timeout_s),
+            openai_intent_timeout_s=_float(env, "ECO2_OPENAI_INTENT_TIMEOUT_S", d.openai_intent_timeout_s),
             kakao_api_key=_secret(env, "KAKAO_REST_API_KEY"),
             kakao_base_url=_url(env, "ECO2_KAKAO_BASE_URL", d.kakao_base_url),
             data_go_kr_key=_secret(env, "DATA_GO_KR_SERVICE_KEY"),

@@ -15,6 +15,7 @@ from typing import Any
 import redis
 import requests
 
+from eco2.adapters.openai.client import MODEL_BREAKER
 from eco2.adapters.resilience.breakers import Breakers
 from eco2.config import Settings
 from eco2.subagents.registry import users_of
@@ -102,7 +103,7 @@ def upstreams(settings: Settings) -> list[Upstream]:
             settings.openai_api_key is not None,
             openai_base,
             _http(openai_base),
-            ("openai_vision", "openai_images", "openai_web_search"),
+            (MODEL_BREAKER, "openai_vision", "openai_images", "openai_web_search"),
         ),
         (
             "kakao",

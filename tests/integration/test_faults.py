@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -94,3 +97,62 @@ def test_a_lone_surrogate_in_any_field_is_an_error_event_not_a_hung_job(
     Celery(broker=module_redis_url).send_task("eco2.chat.process", kwargs=kwargs, queue="eco2.chat")
     data = terminal(collect(client, job_id, timeout_s=20))
     assert (data["_type"], data["code"]) == ("error", code)
+
+
+@pytest.fixture(scope="module")
+def hanging_model() -> Iterator[str]:
+    """A model that accepts every call and answers none within the worker's timeouts."""
+    cmd = [sys.executable, "-m", "bench.paced_model", "--port", "0", "--intent-ms", "60000"]
+    cmd += ["--first-token-ms", "60000"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    try:
+        yield proc.stdout.readline().strip()
+    finally:
+        stop_process(proc, 5)
+
+
+def test_a_hanging_model_opens_its_breaker_and_chats_are_then_answered_offline_at_once(
+    redis_url: str, tmp_path: Path, hanging_model: str
+) -> None:
+    env = worker_env(
+        redis_url,
+        tmp_path / "state",
+        ECO2_LLM_PROVIDER="auto",
+        OPENAI_API_KEY="sk-test",
+        OPENAI_BASE_URL=hanging_model,
+        ECO2_OPENAI_TIMEOUT_S="1",
+        ECO2_OPENAI_INTENT_TIMEOUT_S="1",
+        ECO2_BREAKER_FAIL_MAX="3",
+        ECO2_BREAKER_RESET_S="300",
+    )
+    client = redis.Redis.from_url(redis_url)
+    backend = Celery(broker=redis_url)
+
+    def chat() -> tuple[dict[str, Any], float]:
+        job_id = f"hung-{uuid.uuid4().hex[:8]}"
+        sent = time.monotonic()
+        backend.send_task("eco2.chat.process", kwargs={"job_id": job_id, "message": "페트병"}, queue="eco2.chat")
+        return terminal(collect(client, job_id, timeout_s=30)), time.monotonic() - sent
+
+    with Worker(env, pool=None, concurrency=None, launcher="eco2", log_path=tmp_path / "worker.log"):
+        first, took = chat()  # intent (1 s) and answer (1 s) time out: two failures
+        assert first["_type"] == "done"
+        assert first["provider"] == {"intent": "offline", "answer": "offline"}
+        assert took >= 1.5
+        chat()  # the third failure opens the breaker (shared by every process through Redis)
+        for _ in range(3):
+            data, took = chat()
+            assert data["provider"] == {"intent": "offline", "answer": "offline"}
+            assert took < 2, f"a chat waited {took:.1f}s on a model whose breaker is open"
+    doctor = subprocess.run(
+        [sys.executable, "-m", "eco2.cli.main", "doctor", "--json"],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    (row,) = [r for r in map(json.loads, doctor.stdout.splitlines()) if r["name"] == "openai"]
+    assert row["breaker"] == "open"
+    assert doctor.returncode == 1  # an open breaker is unhealthy

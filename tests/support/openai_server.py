@@ -2,7 +2,8 @@
 
 It speaks the real wire format: JSON responses, ``response_format`` structured output, and server-sent
 events for ``stream: true``. Behaviour is scripted by markers in the last user message:
-``[fail]`` -> HTTP 500, ``[cut]`` -> the stream breaks after two chunks, ``[slow]`` -> 50 ms per chunk.
+``[fail]`` -> HTTP 500, ``[deny]`` -> HTTP 401, ``[cut]`` -> the stream breaks after two chunks,
+``[slow]`` -> 50 ms per chunk.
 Every request body is recorded (``requests``) so tests can check what the client sent.
 """
 
@@ -51,6 +52,11 @@ class _Handler(BaseHTTPRequestHandler):
         user = last_user(body)
         if "[fail]" in user:
             self._json(500, {"error": {"message": "boom", "type": "server_error"}})
+            return
+        if "[deny]" in user:
+            self._json(
+                401, {"error": {"message": "bad key", "type": "invalid_request_error", "code": "invalid_api_key"}}
+            )
             return
         if body.get("response_format"):
             content = json.dumps({"intents": _intents(user)}, ensure_ascii=False)

@@ -10,14 +10,17 @@ Completions call, and LangSmith records it as an ``llm`` run.
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
 from collections.abc import Iterator
 from typing import Any
 
 from eco2.adapters.offline.composer import label
-from eco2.adapters.openai.client import Message, llm_run
+from eco2.adapters.openai.client import MODEL_BREAKER, Message, llm_run
 from eco2.adapters.openai.errors import raise_translated
 from eco2.adapters.openai.vision import sdk_client
+from eco2.adapters.resilience.breakers import Breakers
 from eco2.config import Settings
 from eco2.domain.subagents import ResultStatus
 from eco2.errors import RetryableError, UpstreamError
@@ -83,9 +86,10 @@ class OpenAIAnswerWriter:
 
     provider = "openai"
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, breakers: Breakers) -> None:
         self._client = sdk_client(settings, settings.openai_timeout_s, max_retries=1)
         self._model = settings.openai_model
+        self._breakers = breakers
 
     def stream(self, answer_input: AnswerInput) -> Iterator[str]:
         """Yield content deltas; model errors surface as ``UpstreamError``.
@@ -101,26 +105,40 @@ class OpenAIAnswerWriter:
             run.end(outputs={"content": "".join(parts)})
 
     def _deltas(self, messages: list[Message]) -> Iterator[str]:
-        """The request and its event stream.
+        """The request and its event stream; the wait for the first event goes through the model's breaker.
 
-        A stream that stops without a ``finish_reason`` was cut (e.g. the connection dropped): that is a
-        failure too, or a truncated answer would be delivered as if it were complete.
+        A model that refuses, fails or hangs before answering counts against the breaker (translated first,
+        so only retryable failures count: a 401 says nothing about its health), and once the breaker is open
+        the answer goes to the composer at once instead of after a timeout. A stream that stops without a
+        ``finish_reason`` was cut (e.g. the connection dropped): that is a failure too, or a truncated answer
+        would be delivered as if it were complete.
         """
-        finished = False
-        try:
-            with self._client.chat.completions.with_streaming_response.create(
-                model=self._model,
-                messages=messages,
-                stream=True,
-                temperature=0.3,
-            ) as response:
-                for content, done in deltas(response.iter_lines()):
+        with contextlib.ExitStack() as stack:
+
+            def start() -> tuple[Iterator[tuple[str, bool]], tuple[str, bool] | None]:
+                try:
+                    response = stack.enter_context(
+                        self._client.chat.completions.with_streaming_response.create(
+                            model=self._model, messages=messages, stream=True, temperature=0.3
+                        )
+                    )
+                    events = deltas(response.iter_lines())
+                    return events, next(events, None)
+                except UpstreamError:
+                    raise
+                except Exception as exc:
+                    raise_translated(exc)
+
+            events, first = self._breakers.call(MODEL_BREAKER, start)
+            finished = False
+            try:
+                for content, done in itertools.chain([first] if first else [], events):
                     finished = finished or done
                     if content:
                         yield content
-        except UpstreamError:
-            raise
-        except Exception as exc:
-            raise_translated(exc)
+            except UpstreamError:
+                raise
+            except Exception as exc:
+                raise_translated(exc)
         if not finished:
             raise RetryableError("openai: the answer stream ended without a finish_reason")

@@ -20,6 +20,9 @@ from openai.types.chat import ChatCompletionMessageParam
 from eco2.adapters.openai.errors import translate as translate_openai
 from eco2.errors import UpstreamError
 
+MODEL_BREAKER = "openai"
+"""The breaker of the chat model's calls (intent and answer), shared by every process through Redis."""
+
 Message = ChatCompletionMessageParam
 """A Chat Completions message (``role`` and ``content``)."""
 

@@ -9,13 +9,29 @@ server's message, which can echo the key ("Incorrect API key provided: sk-...") 
 
 from __future__ import annotations
 
+import importlib
 import re
+from types import ModuleType
 from typing import NoReturn
 
-import httpx
 import openai
 
 from eco2.errors import PermanentError, RetryableError, UpstreamError
+
+
+def _transports() -> list[ModuleType]:
+    """The HTTP libraries the installed SDK may read a stream with (httpx before openai 3, httpx2 since)."""
+    found = []
+    for name in ("httpx", "httpx2"):
+        try:
+            found.append(importlib.import_module(name))
+        except ImportError:
+            continue
+    return found
+
+
+_TIMEOUTS: tuple[type[BaseException], ...] = tuple(m.TimeoutException for m in _transports())
+_TRANSPORT_ERRORS: tuple[type[BaseException], ...] = tuple(m.TransportError for m in _transports())
 
 _STATUS_WORDS = {401: "authentication failed", 403: "permission denied", 429: "quota exhausted"}
 _CODE = re.compile(r"^[a-z_]{1,40}$")
@@ -30,9 +46,9 @@ def translate(exc: BaseException, label: str = "openai") -> UpstreamError:
     if isinstance(exc, openai.APIStatusError):
         return _status_error(exc, label)
     # Raw transport errors surface while a streamed response is being read (the SDK wraps only the request).
-    if isinstance(exc, openai.APITimeoutError | httpx.TimeoutException):  # before APIConnectionError, its base
+    if isinstance(exc, (openai.APITimeoutError, *_TIMEOUTS)):  # before APIConnectionError, its base class
         return RetryableError(f"{label}: timed out")
-    if isinstance(exc, openai.APIConnectionError | httpx.TransportError):
+    if isinstance(exc, (openai.APIConnectionError, *_TRANSPORT_ERRORS)):
         return RetryableError(f"{label}: connection failed")
     if isinstance(exc, openai.APIResponseValidationError | ValueError):
         return PermanentError(f"{label}: malformed response")

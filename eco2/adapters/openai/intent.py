@@ -14,10 +14,12 @@ from typing import Literal
 from openai.types.shared_params import ResponseFormatJSONSchema
 from pydantic import BaseModel, Field, ValidationError
 
-from eco2.adapters.openai.client import Message, llm_run, translate
+from eco2.adapters.openai.client import MODEL_BREAKER, Message, llm_run, translate
 from eco2.adapters.openai.vision import sdk_client
+from eco2.adapters.resilience.breakers import Breakers
 from eco2.config import Settings
 from eco2.domain.intents import Intent, IntentResult, IntentScore
+from eco2.errors import UpstreamError
 from eco2.ports.llm import IntentClassifierPort
 
 log = logging.getLogger(__name__)
@@ -73,10 +75,12 @@ class OpenAIIntentClassifier:
 
     provider = "openai"
 
-    def __init__(self, settings: Settings, fallback: IntentClassifierPort) -> None:
-        self._client = sdk_client(settings, settings.openai_timeout_s, max_retries=1)
+    def __init__(self, settings: Settings, fallback: IntentClassifierPort, breakers: Breakers) -> None:
+        # One attempt, bounded: the offline classifier is right there, so a slow model only delays the chat.
+        self._client = sdk_client(settings, settings.openai_intent_timeout_s)
         self._model = settings.openai_intent_model
         self._fallback = fallback
+        self._breakers = breakers
 
     def classify(self, message: str, history: Sequence[str] = ()) -> IntentResult:
         """Ask the model; on any model failure use the offline classifier."""
@@ -85,16 +89,10 @@ class OpenAIIntentClassifier:
         messages: list[Message] = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
         try:
             with llm_run("intent_model", self._model, messages) as run:
-                completion = self._client.chat.completions.create(
-                    model=self._model,
-                    messages=messages,
-                    temperature=0.0,
-                    response_format=RESPONSE_FORMAT,
-                )
-                content = completion.choices[0].message.content if completion.choices else None
+                content = self._breakers.call(MODEL_BREAKER, self._ask, messages)
                 run.end(outputs={"content": content})
-        except Exception as exc:
-            log.warning("intent model failed (%s); using the offline classifier", translate(exc))
+        except UpstreamError as exc:
+            log.warning("intent model failed (%s); using the offline classifier", exc)
             return self._fallback.classify(message, history)
         try:
             output = IntentOutput.model_validate_json(content or "")
@@ -108,3 +106,13 @@ class OpenAIIntentClassifier:
             intents=tuple(IntentScore(intent, conf) for intent, conf in scores.items()),
             provider=self.provider,
         )
+
+    def _ask(self, messages: list[Message]) -> str | None:
+        """One structured-output call; failures translated (so the breaker counts only retryable ones)."""
+        try:
+            completion = self._client.chat.completions.create(
+                model=self._model, messages=messages, temperature=0.0, response_format=RESPONSE_FORMAT
+            )
+        except Exception as exc:
+            raise translate(exc) from None
+        return completion.choices[0].message.content if completion.choices else None
