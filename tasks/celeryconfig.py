@@ -13,19 +13,24 @@ from eco2.config import Settings
 from eco2.dispatch.celery_canvas import TASK_CLOSE_TRACE, TASK_CONTINUE, TASK_PROCESS, TASK_ROUND_FAILED
 from eco2.errors import ConfigError
 from eco2.subagents.registry import ALL_QUEUES, HARD_LIMIT_GRACE_S, REGISTRY, Queue
+from tasks.heartbeat import HEARTBEAT_S, RESTORE_INTERVAL_S, VISIBILITY_TIMEOUT_S
 
 CHAT_TASKS = (TASK_PROCESS, TASK_CONTINUE, TASK_ROUND_FAILED, TASK_CLOSE_TRACE)
-VISIBILITY_TIMEOUT_S = 3600
+RESULT_VISIBILITY_TIMEOUT_S = 3600
+RESULT_EXPIRES_S = 3600
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
     """The ``app.conf`` mapping for ``settings``."""
     step_soft = float(settings.answer_timeout_s)
-    longest = max([step_soft + HARD_LIMIT_GRACE_S, *(s.hard_timeout_s for s in REGISTRY)])
-    # A message is redelivered when unacked for visibility_timeout: it must exceed every hard time limit
-    # and the job timeout, or running tasks would be executed twice.
-    if max(longest, settings.job_timeout_s) >= VISIBILITY_TIMEOUT_S:
-        raise ConfigError("visibility timeout must exceed every task time limit and ECO2_JOB_TIMEOUT_S")
+    # A message unacknowledged for visibility_timeout is redelivered. Workers re-score the messages they hold
+    # every heartbeat (tasks/heartbeat.py), so the timeout need not exceed any task's run time, only a few
+    # heartbeats: a killed worker's messages then come back within seconds instead of an hour.
+    if VISIBILITY_TIMEOUT_S < 5 * HEARTBEAT_S:
+        raise ConfigError("the visibility timeout must span several worker heartbeats")
+    # A round's stored subagent results (and chord bookkeeping) expire after result_expires.
+    if settings.job_timeout_s >= RESULT_EXPIRES_S:
+        raise ConfigError(f"ECO2_JOB_TIMEOUT_S must be under {RESULT_EXPIRES_S} s (stored results expire then)")
     routes: dict[str, dict[str, str]] = {name: {"queue": Queue.CHAT.value} for name in CHAT_TASKS}
     routes.update({spec.task_name: {"queue": spec.queue.value} for spec in REGISTRY})
     return {
@@ -48,9 +53,13 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "worker_concurrency": settings.worker_concurrency,
         "task_soft_time_limit": step_soft,
         "task_time_limit": step_soft + HARD_LIMIT_GRACE_S,
-        "broker_transport_options": {"visibility_timeout": VISIBILITY_TIMEOUT_S},
-        "result_backend_transport_options": {"visibility_timeout": VISIBILITY_TIMEOUT_S},
-        "result_expires": 3600,
+        "broker_transport_options": {
+            "visibility_timeout": VISIBILITY_TIMEOUT_S,
+            "unacked_restore_interval": RESTORE_INTERVAL_S,
+            "unacked_restore_throttle": 1,  # sweep on every interval, not one in ten
+        },
+        "result_backend_transport_options": {"visibility_timeout": RESULT_VISIBILITY_TIMEOUT_S},
+        "result_expires": RESULT_EXPIRES_S,
         "worker_soft_shutdown_timeout": 10.0,
         "worker_enable_soft_shutdown_on_idle": True,
         "worker_send_task_events": True,

@@ -27,6 +27,7 @@ from eco2.adapters.prometheus.exposition import MetricsHost
 from eco2.config import Settings
 from tasks import runtime
 from tasks.app import app
+from tasks.heartbeat import VisibilityHeartbeat
 from tasks.sweeper import DeadlineSweeper
 
 log = logging.getLogger(__name__)
@@ -117,14 +118,17 @@ def _fold_own_metrics(**_: Any) -> None:
 
 
 _sweeper: DeadlineSweeper | None = None
+_heartbeat: VisibilityHeartbeat | None = None
 _metrics_host: MetricsHost | None = None
 
 
 @worker_ready.connect
 def _start_main_process_helpers(**_: Any) -> None:
     """Start the deadline sweeper and, if this host has a metrics directory, its endpoint."""
-    global _sweeper, _metrics_host  # noqa: PLW0603 - one of each per worker main process
+    global _sweeper, _metrics_host, _heartbeat  # noqa: PLW0603 - one of each per worker main process
     _sweeper = runtime.start_sweeper()
+    _heartbeat = VisibilityHeartbeat(app)
+    _heartbeat.start()
     settings = runtime.main_process().settings
     if settings.metrics_dir is not None and settings.metrics_port:
         host = MetricsHost(
@@ -143,6 +147,8 @@ def _start_main_process_helpers(**_: Any) -> None:
 def _stop_main_process_helpers(**_: Any) -> None:
     if _sweeper is not None:
         _sweeper.stop()
+    if _heartbeat is not None:
+        _heartbeat.stop()
     if _metrics_host is not None:
         _metrics_host.stop()
 

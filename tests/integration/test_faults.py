@@ -17,6 +17,7 @@ import redis
 from celery import Celery
 
 from eco2.localrun import Worker, stop_process
+from tasks.heartbeat import VISIBILITY_TIMEOUT_S
 from tests.conftest import worker_env
 from tests.support.streams import collect, terminal
 
@@ -156,3 +157,89 @@ def test_a_hanging_model_opens_its_breaker_and_chats_are_then_answered_offline_a
     (row,) = [r for r in map(json.loads, doctor.stdout.splitlines()) if r["name"] == "openai"]
     assert row["breaker"] == "open"
     assert doctor.returncode == 1  # an open breaker is unhealthy
+
+
+@pytest.fixture(scope="module")
+def steady_model() -> Iterator[str]:
+    """Answers in about 3 s: the first token after 100 ms, then 60 tokens 50 ms apart."""
+    cmd = [sys.executable, "-m", "bench.paced_model", "--port", "0", "--intent-ms", "50", "--first-token-ms", "100"]
+    cmd += ["--token-ms", "50", "--tokens", "60"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    try:
+        yield proc.stdout.readline().strip()
+    finally:
+        stop_process(proc, 5)
+
+
+def test_chats_of_a_killed_worker_are_answered_whole_soon_after_a_replacement_starts(
+    redis_url: str, tmp_path: Path, steady_model: str
+) -> None:
+    env = worker_env(
+        redis_url, tmp_path / "state", ECO2_LLM_PROVIDER="auto", OPENAI_API_KEY="sk-test", OPENAI_BASE_URL=steady_model
+    )
+    client = redis.Redis.from_url(redis_url)
+    backend = Celery(broker=redis_url)
+    one = ["--processes", "1"]
+    jobs = [f"killed-{n}-{uuid.uuid4().hex[:6]}" for n in range(6)]
+    doomed = Worker(env, pool=None, concurrency=None, launcher="eco2", extra_args=one, log_path=tmp_path / "a.log")
+    try:
+        for job_id in jobs:
+            backend.send_task("eco2.chat.process", kwargs={"job_id": job_id, "message": "페트병"}, queue="eco2.chat")
+        deadline = time.monotonic() + 30
+        while not all(int(client.hget(f"eco2:chat:{j}:snapshot", "answer_len") or 0) for j in jobs):  # mid-answer
+            assert time.monotonic() < deadline, "the answers never started"
+            time.sleep(0.05)
+        doomed.proc.kill()  # SIGKILL of the worker's main process: no shutdown, no acknowledgement
+        doomed.proc.wait(10)
+        cut = {j for j in jobs if client.hget(f"eco2:chat:{j}:snapshot", "status") != b"done"}
+        assert len(cut) >= 4, "too few answers were still streaming when the worker was killed"
+    finally:
+        doomed.stop()
+    with Worker(env, pool=None, concurrency=None, launcher="eco2", extra_args=one, log_path=tmp_path / "b.log"):
+        replacement_started = time.monotonic()
+        for job_id in jobs:
+            entries = collect(client, job_id, timeout_s=40)
+            assert time.monotonic() - replacement_started < 30, f"{job_id} took too long"
+            assert [e["type"] for e in entries].count("done") == 1, job_id
+            if job_id in cut:
+                assert "reset" in [e["type"] for e in entries]  # the answer was written again from its start
+            data = terminal(entries)
+            text = ""
+            for entry in entries:
+                text = "" if entry["type"] == "reset" else text + entry.get("delta", "")
+            assert data["answer"] == text
+            assert data["answer"].count("<") == 60, job_id  # the whole answer, every token
+
+
+@pytest.fixture(scope="module")
+def slow_model() -> Iterator[str]:
+    """A long answer: 26 s of tokens, longer than the broker's visibility timeout."""
+    cmd = [sys.executable, "-m", "bench.paced_model", "--port", "0", "--intent-ms", "50", "--first-token-ms", "100"]
+    cmd += ["--token-ms", "200", "--tokens", "130"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    try:
+        yield proc.stdout.readline().strip()
+    finally:
+        stop_process(proc, 5)
+
+
+def test_a_live_workers_long_answer_is_never_handed_to_another_worker(
+    redis_url: str, tmp_path: Path, slow_model: str
+) -> None:
+    env = worker_env(
+        redis_url, tmp_path / "state", ECO2_LLM_PROVIDER="auto", OPENAI_API_KEY="sk-test", OPENAI_BASE_URL=slow_model
+    )
+    assert VISIBILITY_TIMEOUT_S < 26  # the answer outlives the timeout: only the heartbeat keeps it
+    client = redis.Redis.from_url(redis_url)
+    with Worker(env, pool=None, concurrency=None, launcher="eco2", log_path=tmp_path / "worker.log"):
+        job_id = f"long-{uuid.uuid4().hex[:8]}"
+        Celery(broker=redis_url).send_task(
+            "eco2.chat.process", kwargs={"job_id": job_id, "message": "페트병"}, queue="eco2.chat"
+        )
+        entries = collect(client, job_id, timeout_s=60)
+    kinds = [e["type"] for e in entries]
+    assert "reset" not in kinds  # no second worker started the answer over
+    assert [e.get("stage") for e in entries if e["type"] == "stage"].count("answer") == 2  # started, completed
+    assert terminal(entries)["answer"].count("<") == 130
