@@ -127,6 +127,11 @@ class ChatService:
         Raises ``ContinuationEarlyError`` when the checkpoint awaiting this round is not saved yet (the
         round was sent just before it, see ``_run``) and the job is still running: the task retries.
         """
+        if self.ending.finished(job.job_id):
+            # Checked first: a continuation redelivered after its job ended (by its deadline, say) finds the
+            # checkpoint still waiting for this round, and must not call the model for a job nobody reads.
+            log.info("continuation for round %s of job %s came after the job ended; ignored", round_no, job.job_id)
+            return "stale"
         events = self._open_events(job)
         state = self._graph.get_state(self._config(job))
         values: ChatState = state.values  # type: ignore[assignment]
@@ -134,9 +139,6 @@ class ChatService:
         if pending and pending[0].get("round") == round_no:
             report_withdrawn(events, results)  # buffered: they go out with this step's first write
             return self._run(job, events, Command(resume=[dict(r) for r in results]), primary_intent(values))
-        if self.ending.finished(job.job_id):
-            log.info("continuation for round %s of job %s came after the job ended; ignored", round_no, job.job_id)
-            return "stale"
         if values.get("job_id") != job.job_id or (pending and int(pending[0].get("round", 0)) < round_no):
             raise ContinuationEarlyError(f"round {round_no} of job {job.job_id} is not saved yet")
         if not state.next:

@@ -226,6 +226,20 @@ def test_round_failed_continues_without_the_round() -> None:
     assert data["fallbacks"] == ["waste_rag->web_search"]
 
 
+def test_a_continuation_of_a_job_that_already_ended_never_calls_the_model() -> None:
+    writer = ListWriter()
+    container, events = build(writer=writer)
+    from eco2.orchestrator.service import ChatService
+
+    service = ChatService(container.graph, events, Parked(), container.sessions)
+    service.accept((), {"job_id": "ended", "message": "페트병"})  # the checkpoint now waits for round 1
+    job = JobRef("ended", "job:ended")
+    assert service.expire(job) == "expired"  # its deadline passed while the round was lost
+    waste = {"name": "waste_rag", "status": "ok", "summary": "규칙"}
+    assert service.resume(job, 1, [waste]) == "stale"  # e.g. the round's message, redelivered late
+    assert writer.inputs == []
+
+
 def test_retryable_error_on_the_last_attempt_is_a_failed_result() -> None:
     subs = all_subagents(weather=ScriptedSubagent("weather", raises(RetryableError("503"))))
     container, events = build(subagents=subs)
