@@ -42,18 +42,26 @@ def stop_process(proc: subprocess.Popen[bytes], timeout_s: float) -> int | None:
 
 
 class LocalRedis:
-    """A throw-away ``redis-server`` (no persistence) on a free port."""
+    """A private ``redis-server`` on a free port, with the persistence eco2 needs (docs/deploy.md).
+
+    Append-only file, fsync every second, no eviction: a restart keeps queued messages, the messages
+    workers hold, streams, deadlines and sessions. Its directory is removed when it stops for good.
+    """
 
     def __init__(self, port: int | None = None) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError("redis-server is not installed (Debian/Ubuntu: sudo apt-get install redis-server)")
+        self._binary = binary
         self.port = port or free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self._dir = tempfile.mkdtemp(prefix="eco2-redis-")
+        self._start()
+
+    def _start(self) -> None:
         self._proc = subprocess.Popen(
             [
-                binary,
+                self._binary,
                 "--port",
                 str(self.port),
                 "--bind",
@@ -61,7 +69,11 @@ class LocalRedis:
                 "--save",
                 "",
                 "--appendonly",
-                "no",
+                "yes",
+                "--appendfsync",
+                "everysec",
+                "--maxmemory-policy",
+                "noeviction",
                 "--dir",
                 self._dir,
             ],
@@ -79,6 +91,15 @@ class LocalRedis:
                     self.stop()
                     raise RuntimeError("redis-server did not start") from None
                 time.sleep(0.05)
+
+    def restart(self, keep_data: bool = True) -> None:
+        """Stop the server (SIGTERM: the append-only file is flushed) and start it again on the same port;
+        ``keep_data=False`` starts it empty, as a server without persistence comes back."""
+        stop_process(self._proc, 10)
+        if not keep_data:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            Path(self._dir).mkdir()
+        self._start()
 
     def stop(self) -> None:
         """Stop the server and remove its directory."""

@@ -29,6 +29,7 @@ from tasks import runtime
 from tasks.app import app
 from tasks.heartbeat import VisibilityHeartbeat
 from tasks.sweeper import DeadlineSweeper
+from tasks.watchdog import RedisWatchdog
 
 log = logging.getLogger(__name__)
 
@@ -119,16 +120,20 @@ def _fold_own_metrics(**_: Any) -> None:
 
 _sweeper: DeadlineSweeper | None = None
 _heartbeat: VisibilityHeartbeat | None = None
+_watchdog: RedisWatchdog | None = None
 _metrics_host: MetricsHost | None = None
 
 
 @worker_ready.connect
 def _start_main_process_helpers(**_: Any) -> None:
     """Start the deadline sweeper and, if this host has a metrics directory, its endpoint."""
-    global _sweeper, _metrics_host, _heartbeat  # noqa: PLW0603 - one of each per worker main process
+    global _sweeper, _metrics_host, _heartbeat, _watchdog  # noqa: PLW0603 - one of each per worker main process
     _sweeper = runtime.start_sweeper()
     _heartbeat = VisibilityHeartbeat(app)
     _heartbeat.start()
+    parts = runtime.main_process()
+    _watchdog = RedisWatchdog(parts.client, parts.settings.stream_prefix, parts.metrics)
+    _watchdog.start()
     settings = runtime.main_process().settings
     if settings.metrics_dir is not None and settings.metrics_port:
         host = MetricsHost(
@@ -149,6 +154,8 @@ def _stop_main_process_helpers(**_: Any) -> None:
         _sweeper.stop()
     if _heartbeat is not None:
         _heartbeat.stop()
+    if _watchdog is not None:
+        _watchdog.stop()
     if _metrics_host is not None:
         _metrics_host.stop()
 

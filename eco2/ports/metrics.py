@@ -92,6 +92,10 @@ class MetricsPort(Protocol):
         """A queue message was refused without running: malformed, undecodable, or for an unknown task."""
         ...
 
+    def track_redis_data_lost(self) -> None:
+        """Redis came back without its data (restarted without persistence): the jobs it held are lost."""
+        ...
+
     def stream_tracker(self, node: str = "answer", provider: str = "offline") -> StreamTrackerPort:
         """A tracker for one token stream."""
         ...

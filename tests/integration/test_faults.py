@@ -16,9 +16,10 @@ import pytest
 import redis
 from celery import Celery
 
-from eco2.localrun import Worker, stop_process
+from eco2.localrun import LocalRedis, Worker, free_port, stop_process
 from tasks.heartbeat import VISIBILITY_TIMEOUT_S
 from tests.conftest import worker_env
+from tests.integration.test_metrics_e2e import sample, scrape
 from tests.support.streams import collect, terminal
 
 pytestmark = [pytest.mark.redis, pytest.mark.workers]
@@ -243,3 +244,49 @@ def test_a_live_workers_long_answer_is_never_handed_to_another_worker(
     assert "reset" not in kinds  # no second worker started the answer over
     assert [e.get("stage") for e in entries if e["type"] == "stage"].count("answer") == 2  # started, completed
     assert terminal(entries)["answer"].count("<") == 130
+
+
+def test_a_redis_restart_with_the_documented_persistence_loses_no_chat(tmp_path: Path, steady_model: str) -> None:
+    with LocalRedis() as server:  # append-only, fsync every second, no eviction: docs/deploy.md
+        env = worker_env(
+            server.url,
+            tmp_path / "state",
+            ECO2_LLM_PROVIDER="auto",
+            OPENAI_API_KEY="sk-t",
+            OPENAI_BASE_URL=steady_model,
+        )
+        client = redis.Redis.from_url(server.url)
+        jobs = [f"restart-{n}-{uuid.uuid4().hex[:6]}" for n in range(6)]
+        with Worker(env, pool=None, concurrency=None, launcher="eco2", log_path=tmp_path / "worker.log"):
+            backend = Celery(broker=server.url)
+            for job_id in jobs:
+                backend.send_task(
+                    "eco2.chat.process", kwargs={"job_id": job_id, "message": "페트병"}, queue="eco2.chat"
+                )
+            deadline = time.monotonic() + 30
+            while not all(int(client.hget(f"eco2:chat:{j}:snapshot", "answer_len") or 0) for j in jobs):
+                assert time.monotonic() < deadline, "the answers never started"
+                time.sleep(0.05)
+            server.restart()
+            for job_id in jobs:
+                entries = collect(client, job_id, timeout_s=90)
+                assert [e["type"] for e in entries].count("done") == 1, job_id
+                text = ""
+                for entry in entries:
+                    text = "" if entry["type"] == "reset" else text + entry.get("delta", "")
+                assert terminal(entries)["answer"] == text
+                assert text.count("<") == 60, job_id
+
+
+def test_a_redis_that_comes_back_empty_is_counted_and_logged(tmp_path: Path) -> None:
+    port = free_port()
+    with LocalRedis() as server:
+        env = worker_env(server.url, tmp_path / "state", ECO2_METRICS_PORT=str(port))
+        with Worker(env, pool=None, concurrency=None, launcher="eco2", log_path=tmp_path / "worker.log") as worker:
+            time.sleep(1)  # the watchdog has seen the marker
+            server.restart(keep_data=False)  # a Redis without persistence, restarted
+            deadline = time.monotonic() + 30
+            while sample(scrape(port), "eco2_redis_data_lost_total") < 1:
+                assert time.monotonic() < deadline, "nobody noticed that Redis lost its data"
+                time.sleep(0.5)
+            assert "Redis lost its data" in worker.log_path.read_text(errors="replace")

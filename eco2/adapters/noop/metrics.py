@@ -68,6 +68,9 @@ class NoOpMetricsAdapter:
     def track_rejected_message(self, reason: str) -> None:
         """Nothing to record."""
 
+    def track_redis_data_lost(self) -> None:
+        """Nothing to record."""
+
     def stream_tracker(self, node: str = "answer", provider: str = "offline") -> NoOpStreamTracker:
         """A tracker that records nothing."""
         return NoOpStreamTracker()

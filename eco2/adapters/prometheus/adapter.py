@@ -222,6 +222,11 @@ class PrometheusMetricsAdapter:
         self.metrics.rejected_messages.labels(reason=token_label(reason)).inc()
 
     @_safe
+    def track_redis_data_lost(self) -> None:
+        """Redis came back empty: the jobs it held are lost."""
+        self.metrics.redis_data_lost.inc()
+
+    @_safe
     def track_breaker_state(self, upstream: str, state: str) -> None:
         """Breaker state as a number (0 closed, 1 half-open, 2 open)."""
         self.metrics.breaker_state.labels(upstream=token_label(upstream)).set(BREAKER_STATES.get(state, 2))

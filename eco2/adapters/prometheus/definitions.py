@@ -49,6 +49,7 @@ class ChatMetrics:
     breaker_state: Gauge
     partial_answers: Counter
     rejected_messages: Counter
+    redis_data_lost: Counter
 
 
 def create_metrics(registry: CollectorRegistry) -> ChatMetrics:
@@ -157,6 +158,11 @@ def create_metrics(registry: CollectorRegistry) -> ChatMetrics:
             "chat_rejected_messages_total",
             "Queue messages the worker refused without running them (malformed, undecodable, unknown task)",
             ["reason"],
+            registry=registry,
+        ),
+        redis_data_lost=Counter(
+            "eco2_redis_data_lost",
+            "Times a worker found Redis had come back without its data (a restart without persistence)",
             registry=registry,
         ),
     )
