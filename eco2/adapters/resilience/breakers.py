@@ -4,7 +4,8 @@ Only retryable failures (timeouts, 5xx, 429, connection errors, gRPC UNAVAILABLE
 malformed request says nothing about the upstream's health. While a breaker is open, calls fail at once
 with :class:`CircuitOpenError` (permanent: retrying into an open breaker only adds load). With a Redis
 client the state is shared by every process and host, so one process's evidence protects all of them.
-State changes are reported to metrics (``chat_circuit_breaker_state``).
+State changes are reported to metrics (``chat_circuit_breaker_state``). Each thread calls through a breaker
+of its own over the shared state (see ``Breakers.get``): pybreaker serialises the calls of one breaker.
 """
 
 from __future__ import annotations
@@ -33,12 +34,20 @@ class CircuitOpenError(PermanentError):
 
 
 class _MetricsListener(pybreaker.CircuitBreakerListener):
+    """Reports each upstream's state changes once, however many breakers (one per thread) notice them."""
+
     def __init__(self, metrics: MetricsPort) -> None:
         self._metrics = metrics
+        self._known: dict[str, str] = {}
+        self._lock = threading.Lock()
 
     def state_change(self, cb: pybreaker.CircuitBreaker, old_state: Any, new_state: Any) -> None:
         state = STATE_NAMES.get(str(new_state.name), "open")
-        log.warning("circuit breaker %s: %s -> %s", cb.name, getattr(old_state, "name", None), state)
+        with self._lock:
+            if self._known.get(str(cb.name), "closed") == state:
+                return
+            previous, self._known[str(cb.name)] = self._known.get(str(cb.name), "closed"), state
+        log.warning("circuit breaker %s: %s -> %s", cb.name, previous, state)
         self._metrics.track_breaker_state(str(cb.name), state)
 
 
@@ -58,29 +67,45 @@ class Breakers:
         self._fail_max = fail_max
         self._reset_timeout_s = reset_timeout_s
         self._namespace = namespace
-        self._breakers: dict[str, pybreaker.CircuitBreaker] = {}
+        self._storages: dict[str, pybreaker.CircuitBreakerStorage] = {}
+        self._listener = _MetricsListener(self._metrics)
         self._lock = threading.Lock()
+        self._local = threading.local()
 
     def get(self, upstream: str) -> pybreaker.CircuitBreaker:
-        """The breaker of ``upstream`` (created on first use)."""
+        """The calling thread's breaker of ``upstream``, over the state every thread shares.
+
+        Why one per thread: a pybreaker breaker holds its lock for the whole guarded call, so one breaker
+        shared by a threads pool would run every call to an upstream one at a time. Breakers built on one
+        storage (Redis with a client, else one in-memory storage per upstream) share counts and state, which
+        is how several processes already shared them; each thread's breaker only serialises its own calls.
+        """
+        local: dict[str, pybreaker.CircuitBreaker] | None = getattr(self._local, "breakers", None)
+        if local is None:
+            local = self._local.breakers = {}
+        breaker = local.get(upstream)
+        if breaker is None:
+            breaker = local[upstream] = pybreaker.CircuitBreaker(
+                fail_max=self._fail_max,
+                reset_timeout=self._reset_timeout_s,
+                exclude=[PermanentError, NotConfiguredError],
+                listeners=[self._listener],
+                state_storage=self._storage(upstream),
+                name=upstream,
+            )
+        return breaker
+
+    def _storage(self, upstream: str) -> pybreaker.CircuitBreakerStorage:
         with self._lock:
-            breaker = self._breakers.get(upstream)
-            if breaker is None:
-                storage = None
+            storage = self._storages.get(upstream)
+            if storage is None:
                 if self._redis is not None:
-                    storage = pybreaker.CircuitRedisStorage(
-                        pybreaker.STATE_CLOSED, self._redis, namespace=f"{self._namespace}:breaker:{upstream}"
-                    )
-                breaker = pybreaker.CircuitBreaker(
-                    fail_max=self._fail_max,
-                    reset_timeout=self._reset_timeout_s,
-                    exclude=[PermanentError, NotConfiguredError],
-                    listeners=[_MetricsListener(self._metrics)],
-                    state_storage=storage,
-                    name=upstream,
-                )
-                self._breakers[upstream] = breaker
-            return breaker
+                    namespace = f"{self._namespace}:breaker:{upstream}"
+                    storage = pybreaker.CircuitRedisStorage(pybreaker.STATE_CLOSED, self._redis, namespace=namespace)
+                else:
+                    storage = pybreaker.CircuitMemoryStorage(pybreaker.STATE_CLOSED)
+                self._storages[upstream] = storage
+            return storage
 
     def call(self, upstream: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run ``fn`` through the upstream's breaker."""
