@@ -24,7 +24,8 @@ from celery.worker.consumer import Consumer as CeleryConsumer
 from kombu.exceptions import ContentDisallowed, DecodeError
 from kombu.message import Message
 
-from eco2.domain.request import valid_job_id
+from eco2.dispatch.celery_canvas import TASK_PROCESS
+from eco2.domain.request import parse_request, valid_job_id
 from tasks import runtime
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,25 @@ def job_id_of(message: Message) -> str | None:
     return next((job_id for c in candidates if (job_id := valid_job_id(c)) is not None), None)
 
 
+def _note_arrival(message: Message) -> None:
+    """Record a session job's arrival now, in the order messages leave the queue: its task may get going
+    later than the next message's, and the session must still run them in the order they were sent."""
+    headers = message.headers if isinstance(message.headers, Mapping) else {}
+    if headers.get("task") != TASK_PROCESS:
+        return
+    try:
+        _args, kwargs, _embed = message.decode()
+        request = parse_request((), kwargs)
+    except Exception:
+        return  # the task refuses it itself, with its error code
+    if request.session_id is None:
+        return
+    try:
+        runtime.main_process().sessions.arrived(request.session_id, request.job_id)
+    except Exception:  # then it runs in admission order, as it did before
+        log.warning("could not record the arrival of job %s", request.job_id, exc_info=True)
+
+
 def _task_name(message: Message) -> str:
     headers = message.headers if isinstance(message.headers, Mapping) else {}
     name = headers.get("task")
@@ -88,6 +108,7 @@ class Consumer(CeleryConsumer):
                 return self.on_invalid_task(None, message, exc)
             if problem is not None:
                 return self.on_invalid_task(None, message, InvalidTaskError(problem))
+            _note_arrival(message)
             try:
                 return handle(message)
             except CONTENT_ERRORS as exc:  # headers that parse but make no sense (a bad eta, time limit...)

@@ -44,6 +44,7 @@ class MainProcess:
     client: redis.Redis
     events: RedisStreamsEvents
     metrics: MetricsPort
+    sessions: RedisSessionQueue
 
 
 @functools.cache
@@ -51,7 +52,8 @@ def main_process() -> MainProcess:
     """Built once per main process, for the deadline sweeper and the consumer's rejections."""
     settings = Settings.from_env()
     client = redis_client(settings.stream_redis_url)
-    return MainProcess(settings, client, redis_events(settings, client), default_metrics(settings))
+    sessions = RedisSessionQueue(client, prefix=settings.stream_prefix)
+    return MainProcess(settings, client, redis_events(settings, client), default_metrics(settings), sessions)
 
 
 def start_sweeper() -> DeadlineSweeper:
@@ -60,7 +62,7 @@ def start_sweeper() -> DeadlineSweeper:
     deadlines = RedisDeadlines(parts.client, parts.settings.stream_prefix)
     ending = JobEnding(
         parts.events,
-        RedisSessionQueue(parts.client, prefix=parts.settings.stream_prefix),
+        parts.sessions,
         CeleryDispatcher(app, deadlines),
         parts.settings.job_timeout_s,
         parts.metrics,

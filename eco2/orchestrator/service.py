@@ -98,6 +98,12 @@ class ChatService:
         except ContractError as exc:
             return self._reject(kwargs, exc)
         claim = self._events.claim(request.job_id, message_id or uuid.uuid4().hex)
+        if claim is Claim.FINISHED and request.session_id is not None:
+            # A message of a job that ended (redelivered, say) may have been recorded as arriving in its
+            # session: drop it there, or the jobs behind it would wait for it.
+            promoted = self._sessions.forget(request.session_id, request.job_id, self.ending.lease_s)
+            if promoted is not None:
+                self.ending.promote(promoted)
         if claim is not Claim.CLAIMED:
             reason = "already finished" if claim is Claim.FINISHED else "belongs to a job that is still running"
             return self._reject(kwargs, ContractError("duplicate_job_id", f"this job_id {reason}"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import pytest
@@ -24,6 +25,11 @@ def test_concurrent_messages_of_one_session_are_serialised(
         kwargs={"job_id": first, "message": "페트병 어떻게 버려?", "session_id": session},
         queue="eco2.chat",
     )
+    # Arrival order is what a session keeps (docs/contract.md): wait until the first message has arrived.
+    deadline = time.monotonic() + 10
+    while not mclient.exists(f"eco2:chat:{first}:snapshot"):
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
     backend.send_task(
         "eco2.chat.process",
         kwargs={"job_id": second, "message": "그럼 캔은?", "session_id": session},
@@ -36,3 +42,46 @@ def test_concurrent_messages_of_one_session_are_serialised(
     assert terminal(b)["intent"] == "waste"  # the follow-up saw the first turn
     # The second job started only after the first one ended.
     assert int(b[0]["ts"]) >= int(a[-1]["ts"])
+
+
+def test_messages_of_a_session_sent_back_to_back_run_one_after_the_other(
+    worker: Worker, backend: Celery, mclient: redis.Redis
+) -> None:
+    # Three messages per session, 30 sessions, all sent at once: however the workers' threads interleave,
+    # no two jobs of a session overlap and every one of them ends.
+    sessions: dict[str, list[str]] = {f"fifo-{n}-{uuid.uuid4().hex[:6]}": [] for n in range(30)}
+    for session, jobs in sessions.items():
+        for turn, message in enumerate(("페트병 어떻게 버려?", "그럼 캔은?", "유리병은?")):
+            job_id = f"{session}-{turn}"
+            jobs.append(job_id)
+            kwargs = {"job_id": job_id, "message": message, "session_id": session}
+            backend.send_task("eco2.chat.process", kwargs=kwargs, queue="eco2.chat")
+    for jobs in sessions.values():
+        streams = [collect(mclient, job_id, timeout_s=120) for job_id in jobs]
+        assert all(terminal(s)["_type"] == "done" for s in streams)
+        spans = sorted((int(s[0]["ts"]), int(s[-1]["ts"])) for s in streams)
+        assert all(spans[n][1] <= spans[n + 1][0] for n in range(len(spans) - 1)), spans
+
+
+def test_one_worker_runs_a_sessions_messages_in_the_order_they_left_the_queue(
+    redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # One worker process: its consumer takes messages off the queue one by one and records each session
+    # job's arrival before any task starts, so however its threads interleave, each session keeps its order.
+    from tests.conftest import worker_env
+
+    env = worker_env(redis_url, tmp_path_factory.mktemp("state"))
+    client = redis.Redis.from_url(redis_url)
+    sessions = [f"order-{n}-{uuid.uuid4().hex[:6]}" for n in range(20)]
+    with Worker(env, pool=None, concurrency=None, launcher="eco2", extra_args=["--processes", "1"]):
+        backend = Celery(broker=redis_url)
+        for session in sessions:
+            for turn, message in enumerate(("페트병 어떻게 버려?", "그럼 캔은?", "유리병은?")):
+                kwargs = {"job_id": f"{session}-{turn}", "message": message, "session_id": session}
+                backend.send_task("eco2.chat.process", kwargs=kwargs, queue="eco2.chat")
+        for session in sessions:
+            spans = [collect(client, f"{session}-{turn}", timeout_s=120) for turn in range(3)]
+            starts = [int(s[0]["ts"]) for s in spans]
+            ends = [int(s[-1]["ts"]) for s in spans]
+            assert ends[0] <= starts[1], session
+            assert ends[1] <= starts[2], session

@@ -75,3 +75,41 @@ def test_expired_lease_hands_session_to_the_oldest_waiting_job(queue: SessionQue
 def test_sessions_are_independent(queue: SessionQueuePort) -> None:
     assert queue.admit("s1", "a", kw("a"), 60).run_now
     assert queue.admit("s2", "b", kw("b"), 60).run_now
+
+
+def test_jobs_run_in_arrival_order_whatever_order_their_admissions_run_in(queue: SessionQueuePort) -> None:
+    for job in ("a", "b", "c"):
+        queue.arrived("s", job)  # the consumer, in the order the messages left the queue
+    assert not queue.admit("s", "c", kw("c"), 60).run_now  # c's task got going first: it waits for a
+    assert not queue.admit("s", "b", kw("b"), 60).run_now
+    assert queue.admit("s", "a", kw("a"), 60).run_now
+    assert queue.release("s", "a", 60) == kw("b")
+    assert queue.admit("s", "b", kw("b"), 60).run_now
+    assert queue.release("s", "b", 60) == kw("c")
+
+
+def test_a_release_waits_for_an_earlier_arrival_that_has_not_been_admitted(queue: SessionQueuePort) -> None:
+    assert queue.admit("s", "a", kw("a"), 60).run_now
+    queue.arrived("s", "b")
+    queue.arrived("s", "c")
+    assert not queue.admit("s", "c", kw("c"), 60).run_now
+    assert queue.release("s", "a", 60) is None  # b has arrived but not been admitted: nobody is handed on
+    assert queue.admit("s", "b", kw("b"), 60).run_now
+    assert queue.release("s", "b", 60) == kw("c")
+
+
+def test_an_arrival_that_never_reaches_admission_is_given_up_after_its_lease(queue: SessionQueuePort) -> None:
+    queue.arrived("s", "lost")  # its message will never be run
+    assert not queue.admit("s", "b", kw("b"), 0.2).run_now
+    time.sleep(0.3)
+    assert queue.admit("s", "c", kw("c"), 0.2).promoted == kw("b")
+
+
+def test_a_job_that_will_never_run_is_forgotten_and_the_next_one_is_handed_the_session(
+    queue: SessionQueuePort,
+) -> None:
+    queue.arrived("s", "ended")  # a message of a job that had already ended, redelivered
+    queue.arrived("s", "b")
+    assert not queue.admit("s", "b", kw("b"), 60).run_now
+    assert queue.forget("s", "ended", 60) == kw("b")
+    assert queue.admit("s", "b", kw("b"), 60).run_now

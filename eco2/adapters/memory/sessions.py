@@ -4,54 +4,111 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import deque
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from eco2.ports.sessions import Admission
 
 
+@dataclass
+class _Session:
+    active: tuple[str, float] | None = None
+    """The holder and when its lease ends (monotonic)."""
+    order: list[str] = field(default_factory=list)
+    waiting: dict[str, dict[str, Any]] = field(default_factory=dict)
+    arrivals: dict[str, float] = field(default_factory=dict)
+
+
 class MemorySessionQueue:
-    """Implements ``SessionQueuePort`` in one process."""
+    """Implements ``SessionQueuePort`` in one process (the same rules as ``sessions.lua``)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._active: dict[str, tuple[str, float]] = {}
-        self._waiting: dict[str, deque[dict[str, Any]]] = {}
+        self._sessions: dict[str, _Session] = {}
 
-    def _holder(self, session_id: str) -> str | None:
-        holder = self._active.get(session_id)
-        if holder is None or holder[1] < time.monotonic():
-            return None
-        return holder[0]
+    def _session(self, session_id: str) -> _Session:
+        session = self._sessions.setdefault(session_id, _Session())
+        if session.active is not None and session.active[1] < time.monotonic():
+            session.active = None
+        return session
+
+    @staticmethod
+    def _register(session: _Session, job_id: str) -> None:
+        if job_id not in session.order:
+            session.order.append(job_id)
+            session.arrivals[job_id] = time.monotonic()
+
+    @staticmethod
+    def _head(session: _Session, lease_s: float) -> tuple[str | None, dict[str, Any] | None]:
+        while session.order:
+            first = session.order[0]
+            if first in session.waiting:
+                return first, session.waiting[first]
+            if time.monotonic() - session.arrivals.get(first, 0.0) < lease_s:
+                return first, None
+            session.order.pop(0)
+            session.arrivals.pop(first, None)
+        return None, None
+
+    @staticmethod
+    def _activate(session: _Session, job_id: str, lease_s: float) -> None:
+        if job_id in session.order:
+            session.order.remove(job_id)
+        session.waiting.pop(job_id, None)
+        session.arrivals.pop(job_id, None)
+        session.active = (job_id, time.monotonic() + lease_s)
+
+    def arrived(self, session_id: str, job_id: str) -> None:
+        """Record the arrival order."""
+        with self._lock:
+            session = self._session(session_id)
+            if session.active is None or session.active[0] != job_id:
+                self._register(session, job_id)
 
     def admit(self, session_id: str, job_id: str, kwargs: Mapping[str, Any], lease_s: float) -> Admission:
-        """Run now, or wait in FIFO order."""
+        """Run now, or wait in arrival order."""
         with self._lock:
-            holder = self._holder(session_id)
-            waiting = self._waiting.setdefault(session_id, deque())
-            if holder == job_id or (holder is None and not waiting):
-                self._active[session_id] = (job_id, time.monotonic() + lease_s)
+            session = self._session(session_id)
+            if session.active is not None and session.active[0] == job_id:
+                session.active = (job_id, time.monotonic() + lease_s)
                 return Admission(run_now=True)
-            if all(w.get("job_id") != job_id for w in waiting):
-                waiting.append(dict(kwargs))
-            if holder is not None:
+            self._register(session, job_id)
+            if session.active is None:
+                first, waiting = self._head(session, lease_s)
+                if first == job_id:
+                    self._activate(session, job_id, lease_s)
+                    return Admission(run_now=True)
+                session.waiting[job_id] = dict(kwargs)
+                if first is not None and waiting is not None:
+                    self._activate(session, first, lease_s)
+                    return Admission(run_now=False, promoted=waiting)
                 return Admission(run_now=False)
-            head = waiting.popleft()
-            self._active[session_id] = (str(head["job_id"]), time.monotonic() + lease_s)
-            if head["job_id"] == job_id:
-                return Admission(run_now=True)
-            return Admission(run_now=False, promoted=head)
+            session.waiting[job_id] = dict(kwargs)
+            return Admission(run_now=False)
 
     def release(self, session_id: str, job_id: str, lease_s: float) -> Mapping[str, Any] | None:
         """Give the session to the next waiting job."""
         with self._lock:
-            if self._holder(session_id) != job_id:
+            session = self._session(session_id)
+            if session.active is None or session.active[0] != job_id:
                 return None
-            waiting = self._waiting.get(session_id)
-            if not waiting:
-                self._active.pop(session_id, None)
-                return None
-            head = waiting.popleft()
-            self._active[session_id] = (str(head["job_id"]), time.monotonic() + lease_s)
-            return head
+            session.active = None
+            return self._promote(session, lease_s)
+
+    def forget(self, session_id: str, job_id: str, lease_s: float) -> Mapping[str, Any] | None:
+        """Drop a job that will never run; the next waiting job if the session is idle."""
+        with self._lock:
+            session = self._session(session_id)
+            if job_id in session.order:
+                session.order.remove(job_id)
+            session.waiting.pop(job_id, None)
+            session.arrivals.pop(job_id, None)
+            return self._promote(session, lease_s) if session.active is None else None
+
+    def _promote(self, session: _Session, lease_s: float) -> Mapping[str, Any] | None:
+        first, waiting = self._head(session, lease_s)
+        if first is None or waiting is None:
+            return None
+        self._activate(session, first, lease_s)
+        return waiting

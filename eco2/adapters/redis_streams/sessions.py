@@ -16,7 +16,7 @@ _SCRIPT = resources.files("eco2.adapters.redis_streams").joinpath("sessions.lua"
 
 
 class RedisSessionQueue:
-    """Implements ``SessionQueuePort`` with a lease key and a waiting list per session."""
+    """Implements ``SessionQueuePort`` with a lease key, an arrival order and the waiting jobs' kwargs."""
 
     def __init__(self, client: redis.Redis, prefix: str = "eco2", queue_ttl_s: int = 86400) -> None:
         self._prefix = prefix
@@ -25,13 +25,17 @@ class RedisSessionQueue:
 
     def _keys(self, session_id: str) -> list[str]:
         base = f"{self._prefix}:session:{session_id}"
-        return [f"{base}:active", f"{base}:queue"]
+        return [f"{base}:active", f"{base}:order", f"{base}:waiting", f"{base}:arrivals"]
 
     def _call(self, session_id: str, args: list[str | int]) -> Any:
         try:
             return self._script(keys=self._keys(session_id), args=args)
         except redis.RedisError as exc:
             raise StreamError(f"session queue failed: {type(exc).__name__}") from exc
+
+    def arrived(self, session_id: str, job_id: str) -> None:
+        """Record that the job's message was received: the session runs its jobs in this order."""
+        self._call(session_id, ["arrived", job_id, "", 1, self._queue_ttl_s])
 
     def admit(self, session_id: str, job_id: str, kwargs: Mapping[str, Any], lease_s: float) -> Admission:
         """Run now, or wait; may hand back a waiting job whose predecessor's lease expired."""
@@ -41,8 +45,15 @@ class RedisSessionQueue:
 
     def release(self, session_id: str, job_id: str, lease_s: float) -> Mapping[str, Any] | None:
         """Hand the session to the next waiting job."""
-        head = self._call(session_id, ["release", job_id, "", int(lease_s * 1000), self._queue_ttl_s])
-        if not head:
-            return None
-        loaded: dict[str, Any] = json.loads(head)
-        return loaded
+        return _kwargs(self._call(session_id, ["release", job_id, "", int(lease_s * 1000), self._queue_ttl_s]))
+
+    def forget(self, session_id: str, job_id: str, lease_s: float) -> Mapping[str, Any] | None:
+        """Drop a job that will never run; returns the next waiting job if the session is idle."""
+        return _kwargs(self._call(session_id, ["forget", job_id, "", int(lease_s * 1000), self._queue_ttl_s]))
+
+
+def _kwargs(raw: Any) -> Mapping[str, Any] | None:
+    if not raw:
+        return None
+    loaded: dict[str, Any] = json.loads(raw)
+    return loaded
