@@ -78,7 +78,10 @@ def continue_job(
     """Round callback: resume the graph with one round's subagent results (a chord's list, or the one
     result of a single linked subagent) and the results that needed no task."""
     answered = [*(results if isinstance(results, list) else [results]), *(ready or [])]
-    return retry_if_early(self, lambda: container().service.resume(JobRef.from_dict(job), round_no, answered))
+    delivery = self.request.delivery_info or {}
+    first = not (self.request.retries or delivery.get("redelivered"))
+    ref = JobRef.from_dict(job)
+    return retry_if_early(self, lambda: container().service.resume(ref, round_no, answered, first_delivery=first))
 
 
 @chat_task(TASK_ROUND_FAILED)

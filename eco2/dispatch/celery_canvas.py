@@ -90,8 +90,8 @@ class CeleryDispatcher:
         chord(header, app=self._app)(body)
 
     def schedule_deadline(self, job: JobRef, delay_s: float) -> None:
-        """Register the deadline; a worker's sweeper ends the job if it is still running then."""
-        self._deadlines.schedule(job, delay_s)
+        """Register the deadline (off the caller's path); a worker's sweeper ends the job if it still runs then."""
+        self._deadlines.schedule_soon(job, delay_s)
 
     def cancel_deadline(self, job: JobRef) -> None:
         """Forget the deadline of an ended job."""

@@ -42,6 +42,9 @@ log = logging.getLogger(__name__)
 INTERRUPT = "__interrupt__"
 """Key of the interrupts in a graph's output and stream updates (LangGraph's documented spelling)."""
 
+DEADLINE_MARGIN_S = 10.0
+"""How close to its deadline a job's continuation asks whether it ended anyway (clocks of hosts differ)."""
+
 STEP_RUN_NAME = "orchestrator"
 """Run name of each graph invocation (one per task: the start, then every continuation)."""
 
@@ -127,13 +130,15 @@ class ChatService:
         self._start(job, request)
         return "started"
 
-    def resume(self, job: JobRef, round_no: int, results: Sequence[Mapping[str, Any]]) -> str:
+    def resume(
+        self, job: JobRef, round_no: int, results: Sequence[Mapping[str, Any]], first_delivery: bool = False
+    ) -> str:
         """Continue the graph with one round's results (chord callback).
 
         Raises ``ContinuationEarlyError`` when the checkpoint awaiting this round is not saved yet (the
         round was sent just before it, see ``_run``) and the job is still running: the task retries.
         """
-        if self.ending.finished(job.job_id):
+        if self._may_have_ended(job, first_delivery) and self.ending.finished(job.job_id):
             # Checked first: a continuation redelivered after its job ended (by its deadline, say) finds the
             # checkpoint still waiting for this round, and must not call the model for a job nobody reads.
             log.info("continuation for round %s of job %s came after the job ended; ignored", round_no, job.job_id)
@@ -156,6 +161,12 @@ class ChatService:
             return self._run(job, events, None, primary_intent(values))
         log.info("continuation for round %s of job %s does not match the graph; ignored", round_no, job.job_id)
         return "stale"
+
+    def _may_have_ended(self, job: JobRef, first_delivery: bool) -> bool:
+        """Whether the job can have ended before this continuation: only by its deadline (its own steps end
+        it otherwise), so a round's first delivery well within the deadline need not ask Redis (one round
+        trip less on every chat's path). A redelivered or retried continuation always asks."""
+        return not first_delivery or job.elapsed_s() >= self._limits.job_timeout_s - DEADLINE_MARGIN_S
 
     def round_failed(
         self,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 from typing import Any
 
 import pytest
@@ -237,6 +238,9 @@ def test_a_continuation_of_a_job_that_already_ended_never_calls_the_model() -> N
     assert service.expire(job) == "expired"  # its deadline passed while the round was lost
     waste = {"name": "waste_rag", "status": "ok", "summary": "규칙"}
     assert service.resume(job, 1, [waste]) == "stale"  # e.g. the round's message, redelivered late
+    # A first delivery asks too once the job is near or past its deadline (the only way it can have ended).
+    overdue = dataclasses.replace(job, accepted_at=time.time() - 200)
+    assert service.resume(overdue, 1, [waste], first_delivery=True) == "stale"
     assert writer.inputs == []
 
 

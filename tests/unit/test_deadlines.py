@@ -47,3 +47,15 @@ def test_claims_are_bounded_per_call(deadlines: RedisDeadlines) -> None:
         deadlines.schedule(JobRef(f"j{n}", f"job:j{n}"), -1)
     assert len(deadlines.claim_due(limit=3)) == 3
     assert len(deadlines.claim_due(limit=3)) == 2
+
+
+def test_a_deadline_handed_to_the_flusher_is_registered_within_moments(deadlines: RedisDeadlines) -> None:
+    jobs = [JobRef(f"soon-{n}", f"job:soon-{n}") for n in range(5)]
+    for job in jobs:
+        deadlines.schedule_soon(job, -1)  # returns at once: the flusher thread writes them together
+    deadline = time.monotonic() + 2
+    claimed: list[JobRef] = []
+    while len(claimed) < len(jobs) and time.monotonic() < deadline:
+        claimed += deadlines.claim_due()
+        time.sleep(0.01)
+    assert sorted(j.job_id for j in claimed) == sorted(j.job_id for j in jobs)
