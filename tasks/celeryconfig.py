@@ -18,6 +18,7 @@ from tasks.heartbeat import HEARTBEAT_S, RESTORE_INTERVAL_S, VISIBILITY_TIMEOUT_
 CHAT_TASKS = (TASK_PROCESS, TASK_CONTINUE, TASK_ROUND_FAILED, TASK_CLOSE_TRACE)
 RESULT_VISIBILITY_TIMEOUT_S = 3600
 RESULT_EXPIRES_S = 3600
+PROC_ALIVE_TIMEOUT_S = 60.0
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
@@ -70,6 +71,10 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         # Recycle a pool process when it has grown, not after a task count: a new process builds its
         # container (~1.5 s), which a count bound paid every ~170 chats (docs/celery.md).
         "worker_max_memory_per_child": settings.worker_max_memory_mb * 1024 or None,
+        # A new prefork process builds its container (~1.5 s of CPU) before it reports UP. Celery's 4 s
+        # killed processes that many new ones were sharing the cores with (a pool restarting at once after
+        # a reconnect, on a busy node), and their replacements the same way, in a loop.
+        "worker_proc_alive_timeout": PROC_ALIVE_TIMEOUT_S,
         "worker_hijack_root_logger": False,
         # A message the worker cannot run is refused and recorded instead of killing the consumer.
         "worker_consumer": "tasks.consumer:Consumer",

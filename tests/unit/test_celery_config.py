@@ -126,3 +126,8 @@ def test_a_slot_is_a_thread_by_default_and_the_pool_is_configurable(conf: dict[s
         Settings.from_env({"ECO2_WORKER_POOL": "gevnet"})
     with pytest.raises(ConfigError, match="ECO2_WORKER_CONCURRENCY"):
         Settings.from_env({"ECO2_WORKER_CONCURRENCY": "0"})
+
+
+def test_a_new_pool_process_has_time_to_build_its_container_on_a_busy_host(conf: dict[str, object]) -> None:
+    # ~1.5 s of CPU each; twelve starting together on two cores need ~9 s: Celery's default 4 s killed them.
+    assert conf["worker_proc_alive_timeout"] >= 30  # type: ignore[operator]
