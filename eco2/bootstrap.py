@@ -18,6 +18,7 @@ from redis.retry import Retry
 
 from eco2.adapters.checkpoint import executor as graph_executor
 from eco2.adapters.checkpoint import make_checkpointer
+from eco2.adapters.checkpoint.retention import CheckpointRetention
 from eco2.adapters.noop.metrics import NoOpMetricsAdapter
 from eco2.adapters.noop.telemetry import NoOpTelemetryConfig
 from eco2.adapters.offline.composer import ComposerAnswerWriter
@@ -219,7 +220,9 @@ def bootstrap(
         metrics=metrics,
     )
     graph_executor.install()  # one thread pool per process for the graph's checkpoint writes
-    graph = build_graph(Nodes(deps), checkpointer or make_checkpointer(settings.checkpoint_url))
+    saver = checkpointer or make_checkpointer(settings.checkpoint_url)
+    graph = build_graph(Nodes(deps), saver)
+    retention = CheckpointRetention(saver, client, settings.stream_prefix, settings.session_ttl_s)
     runner = SubagentRunner(implementations, events, timeout_errors, metrics, telemetry)
     service = ChatService(
         graph,
@@ -231,6 +234,7 @@ def bootstrap(
         metrics,
         telemetry,
         runner,
+        retention,
     )
     container = Container(settings, events, sessions, service, runner, classifier, graph, telemetry)
     if on_built is not None:

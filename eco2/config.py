@@ -198,6 +198,8 @@ class Settings:
     """``ECO2_BREAKER_RESET_S``: how long a breaker stays open before a trial call."""
     worker_max_memory_mb: int = 1024
     """``ECO2_WORKER_MAX_MEMORY_MB``: a prefork pool process grown past this is replaced after its task (0: never)."""
+    session_ttl_s: float = 86400.0
+    """``ECO2_SESSION_TTL_S``: a session idle this long loses its conversation (its checkpoint thread)."""
     worker_pool: str = "threads"
     """``ECO2_WORKER_POOL``: Celery's pool when ``-P`` is not given (``threads``, ``prefork`` or ``solo``)."""
     worker_concurrency: int = 200
@@ -295,6 +297,7 @@ class Settings:
             upstream_timeout_s=_float(env, "ECO2_UPSTREAM_TIMEOUT_S", d.upstream_timeout_s),
             worker_max_memory_mb=_int(env, "ECO2_WORKER_MAX_MEMORY_MB", d.worker_max_memory_mb),
             worker_pool=_choice(env, "ECO2_WORKER_POOL", d.worker_pool, WORKER_POOLS),
+            session_ttl_s=_float(env, "ECO2_SESSION_TTL_S", d.session_ttl_s),
             worker_concurrency=_int(env, "ECO2_WORKER_CONCURRENCY", d.worker_concurrency, minimum=1),
             worker_processes=_int(env, "ECO2_WORKER_PROCESSES", d.worker_processes),
             heartbeat_file=Path(hb) if (hb := env.get("ECO2_HEARTBEAT_FILE", "").strip()) else None,

@@ -18,6 +18,7 @@ from typing import Any, cast
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command
 
+from eco2.adapters.checkpoint.retention import CheckpointRetention
 from eco2.adapters.noop.metrics import NoOpMetricsAdapter
 from eco2.adapters.noop.telemetry import NoOpTelemetryConfig
 from eco2.domain.events import Claim
@@ -70,9 +71,11 @@ class ChatService:
         metrics: MetricsPort | None = None,
         telemetry: TelemetryConfigPort | None = None,
         runner: SubagentRunner | None = None,
+        retention: CheckpointRetention | None = None,
     ) -> None:
         self._graph = graph
         self._runner = runner
+        self._retention = retention
         self._events = events
         self._dispatcher = dispatcher
         self._sessions = sessions
@@ -249,11 +252,13 @@ class ChatService:
         except StreamError:
             raise  # transient: the task layer retries, the stream stays consistent
         except self._timeout_errors:
+            self._retire(job)
             if self.ending.fail(job, events, "timeout", "a pipeline step ran over its time limit"):
                 self._end_trace(job, "timeout", intent, "a pipeline step ran over its time limit")
             return "timeout"
         except Exception as exc:
             log.exception("job %s failed", job.job_id)
+            self._retire(job)
             if self.ending.fail(job, events, "internal_error", "the chat pipeline failed; please try again"):
                 self._end_trace(job, "failed", intent, f"internal_error: {type(exc).__name__}")
             return "failed"
@@ -286,6 +291,7 @@ class ChatService:
 
     def _complete(self, job: JobRef, events: JobEventsPort, state: Mapping[str, Any], recovering: bool = False) -> str:
         """Account for a finished graph; write ``done`` only if its answer node did not (``recovering``)."""
+        self._retire(job)  # before the session can move on to its next job
         outcome = outcome_of(state)
         closed = state.get("closed_failure")
         if closed:
@@ -306,6 +312,11 @@ class ChatService:
         self.ending.end(job, True)
         self._end_trace(job, outcome.status, outcome.intent)
         return "done"
+
+    def _retire(self, job: JobRef) -> None:
+        """The job's graph will not be resumed: trim its checkpoints (see ``CheckpointRetention``)."""
+        if self._retention is not None:
+            self._retention.ended(job.thread_id, job.session_id is not None)
 
     def _end_trace(self, job: JobRef, outcome: str, intent: str | None = None, error: str | None = None) -> None:
         if job.root_run is not None:

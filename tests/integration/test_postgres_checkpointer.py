@@ -55,3 +55,5 @@ def test_two_workers_on_different_state_dirs_share_one_session(
     assert state is not None
     turns = state.checkpoint["channel_values"]["turns"]
     assert [t["user"] for t in turns] == ["페트병 어떻게 버려?", "그럼 캔은?"]
+    # Only what resuming needs is kept: the session's latest checkpoint (two turns made four and more).
+    assert len(list(saver.list({"configurable": {"thread_id": session}}))) == 1
