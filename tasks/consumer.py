@@ -15,6 +15,7 @@ Selected by ``worker_consumer`` in tasks/celeryconfig.py.
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -34,10 +35,12 @@ CONTENT_ERRORS = (ValueError, TypeError, KeyError, AttributeError, OverflowError
 """What building a request from a well-formed-looking message can still raise on bad content."""
 
 
-def problem_of(message: Message) -> str | None:
+def problem_of(message: Message, tasks: Mapping[str, Any] | None = None) -> str | None:
     """Why a task message (protocol 2: a ``task`` header) cannot be run, or ``None`` when it can be tried.
 
-    Decoding here costs nothing extra: kombu caches the payload the request reads next.
+    With ``tasks`` (the app's registry) the arguments must also fit the task's signature: a message that
+    cannot even call its task would only fail, unrecorded, once a slot ran it. Decoding here costs nothing
+    extra: kombu caches the payload the request reads next.
     """
     headers = message.headers
     if not isinstance(headers, Mapping) or not isinstance(headers.get("task"), str):
@@ -50,7 +53,26 @@ def problem_of(message: Message) -> str | None:
     args, kwargs, embed = body
     if not isinstance(args, list | tuple) or not isinstance(kwargs, dict) or not isinstance(embed, dict | None):
         return "its body is not [args, kwargs, embed] of a list, an object and an object"
+    task = (tasks or {}).get(headers["task"])
+    if task is not None and not _binds(task, args, kwargs):
+        return "its arguments do not fit the task"
     return None
+
+
+def _binds(task: Any, args: Any, kwargs: dict[str, Any]) -> bool:
+    try:
+        signature = _signatures.get(task.name)
+        if signature is None:  # autoretry wraps run in (*args, **kwargs): the task's own signature is under it
+            signature = _signatures[task.name] = inspect.signature(getattr(task, "_orig_run", task.run))
+        signature.bind(*args, **{str(k): v for k, v in kwargs.items()})
+    except TypeError:
+        return False
+    except ValueError:  # a callable without an introspectable signature: let Celery try it
+        return True
+    return True
+
+
+_signatures: dict[str, inspect.Signature] = {}
 
 
 def job_id_of(message: Message) -> str | None:
@@ -101,7 +123,7 @@ class Consumer(CeleryConsumer):
 
         def on_task_received(message: Message) -> Any:
             try:
-                problem = problem_of(message)
+                problem = problem_of(message, self.app.tasks)
             except (DecodeError, UnicodeDecodeError) as exc:
                 return self.on_decode_error(message, exc)
             except ContentDisallowed as exc:

@@ -108,6 +108,16 @@ POISON: list[tuple[str, Any, str, str, dict[str, Any] | None, str, str]] = [
     ),
     ("eco2.io", '{"job": {}}', "application/json", "utf-8", headers("eco2.subagent.weather"), "malformed_message", ""),
     ("eco2.chat", '"x"', "application/json", "utf-8", headers("celery.chord_unlock"), "malformed_message", ""),
+    # Well-formed, but no call of the task could take these arguments: it would only fail once it ran.
+    (
+        "eco2.chat",
+        '[[], {"job_id": "poison-continue"}, {}]',
+        "application/json",
+        "utf-8",
+        headers("eco2.chat.continue"),
+        "malformed_message",
+        "poison-continue",
+    ),
 ]
 
 
