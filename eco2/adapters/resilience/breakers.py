@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -31,6 +32,49 @@ STATE_NAMES = {"closed": "closed", "open": "open", "half-open": "half_open"}
 
 class CircuitOpenError(PermanentError):
     """The upstream's breaker is open: it failed repeatedly and is left alone for a while."""
+
+
+class _CachedRedisStorage(pybreaker.CircuitRedisStorage):
+    """pybreaker's Redis storage, without two round trips on every successful call.
+
+    pybreaker reads the shared state before each call and writes the failure counter back to 0 after each
+    success: two Redis commands per model call, on the chat's path. Here the state read is reused for
+    ``ttl_s`` (another process's opening is noticed that much later; this process's own transitions at once),
+    and the counter is reset only when this process counted a failure since its last reset, or when its
+    last reset is older than ``ttl_s`` (failures counted by other processes are still reset by a success).
+    """
+
+    def __init__(self, state: str, redis_client: redis.Redis, namespace: str, ttl_s: float) -> None:
+        super().__init__(state, redis_client, namespace=namespace)
+        self._ttl_s = ttl_s
+        self._state_cache: tuple[float, str] | None = None
+        self._reset_at = float("-inf")
+        self._counted = False
+
+    @property
+    def state(self) -> str:
+        cached, now = self._state_cache, time.monotonic()
+        if cached is not None and now - cached[0] < self._ttl_s:
+            return cached[1]
+        state = str(pybreaker.CircuitRedisStorage.state.fget(self))  # type: ignore[attr-defined]
+        self._state_cache = (now, state)
+        return state
+
+    @state.setter
+    def state(self, state: str) -> None:
+        pybreaker.CircuitRedisStorage.state.fset(self, state)  # type: ignore[attr-defined]
+        self._state_cache = (time.monotonic(), str(state))
+
+    def increment_counter(self) -> None:
+        self._counted = True
+        super().increment_counter()
+
+    def reset_counter(self) -> None:
+        now = time.monotonic()
+        if not self._counted and now - self._reset_at < self._ttl_s:
+            return
+        self._counted, self._reset_at = False, now
+        super().reset_counter()
 
 
 class _MetricsListener(pybreaker.CircuitBreakerListener):
@@ -61,12 +105,14 @@ class Breakers:
         fail_max: int = 5,
         reset_timeout_s: float = 30.0,
         namespace: str = "eco2",
+        state_ttl_s: float = 1.0,
     ) -> None:
         self._metrics: MetricsPort = metrics or NoOpMetricsAdapter()
         self._redis = redis_client
         self._fail_max = fail_max
         self._reset_timeout_s = reset_timeout_s
         self._namespace = namespace
+        self._state_ttl_s = state_ttl_s
         self._storages: dict[str, pybreaker.CircuitBreakerStorage] = {}
         self._listener = _MetricsListener(self._metrics)
         self._lock = threading.Lock()
@@ -101,7 +147,7 @@ class Breakers:
             if storage is None:
                 if self._redis is not None:
                     namespace = f"{self._namespace}:breaker:{upstream}"
-                    storage = pybreaker.CircuitRedisStorage(pybreaker.STATE_CLOSED, self._redis, namespace=namespace)
+                    storage = _CachedRedisStorage(pybreaker.STATE_CLOSED, self._redis, namespace, self._state_ttl_s)
                 else:
                     storage = pybreaker.CircuitMemoryStorage(pybreaker.STATE_CLOSED)
                 self._storages[upstream] = storage
