@@ -103,7 +103,7 @@ def _note_arrival(message: Message) -> None:
     if request.session_id is None:
         return
     try:
-        runtime.main_process().sessions.arrived(request.session_id, request.job_id)
+        runtime.main_process().sessions.arrived(request.session_id, request.job_id, request.session_seq)
     except Exception:  # then it runs in admission order, as it did before
         log.warning("could not record the arrival of job %s", request.job_id, exc_info=True)
 

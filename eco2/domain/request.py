@@ -21,7 +21,11 @@ MAX_METADATA_KEYS = 20
 MAX_ID_CHARS = 256
 MAX_METADATA_VALUE_CHARS = 1000
 MAX_URL_CHARS = 2048
-ALLOWED_FIELDS = frozenset({"job_id", "message", "session_id", "user_id", "user_location", "image_url", "metadata"})
+ALLOWED_FIELDS = frozenset(
+    {"job_id", "message", "session_id", "session_seq", "user_id", "user_location", "image_url", "metadata"}
+)
+MAX_SESSION_SEQ = 2**53
+"""Largest ``session_seq``: every JSON reader (JavaScript included) holds it exactly."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +43,9 @@ class ChatRequest:
     job_id: str
     message: str
     session_id: str | None = None
+    session_seq: int | None = None
+    """The message's number in its session, from the producer (1, 2, 3...): the session runs in this order
+    even when two workers take its messages at the same instant (docs/contract.md)."""
     user_id: str | None = None
     user_location: GeoPoint | None = None
     image_url: str | None = None
@@ -49,6 +56,8 @@ class ChatRequest:
         out: dict[str, Any] = {"job_id": self.job_id, "message": self.message}
         if self.session_id is not None:
             out["session_id"] = self.session_id
+        if self.session_seq is not None:
+            out["session_seq"] = self.session_seq
         if self.user_id is not None:
             out["user_id"] = self.user_id
         if self.user_location is not None:
@@ -112,6 +121,16 @@ def _location(value: object) -> GeoPoint | None:
     return GeoPoint(lat, lon)
 
 
+def _session_seq(value: object, session_id: str | None) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_SESSION_SEQ:
+        raise ContractError("invalid_session_seq", f"session_seq must be an integer from 1 to {MAX_SESSION_SEQ}")
+    if session_id is None:
+        raise ContractError("invalid_session_seq", "session_seq numbers the messages of a session: send session_id")
+    return value
+
+
 def _image_url(value: object) -> str | None:
     if value is None:
         return None
@@ -158,10 +177,12 @@ def parse_request(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> ChatReque
         raise ContractError("empty_message", "message is empty")
     if len(message) > MAX_MESSAGE_CHARS:
         raise ContractError("message_too_long", f"message is longer than {MAX_MESSAGE_CHARS} characters")
+    session_id = _optional_id(kwargs, "session_id")
     return ChatRequest(
         job_id=job_id,
         message=message,
-        session_id=_optional_id(kwargs, "session_id"),
+        session_id=session_id,
+        session_seq=_session_seq(kwargs.get("session_seq"), session_id),
         user_id=_optional_id(kwargs, "user_id"),
         user_location=_location(kwargs.get("user_location")),
         image_url=_image_url(kwargs.get("image_url")),

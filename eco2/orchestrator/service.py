@@ -33,7 +33,7 @@ from eco2.orchestrator.state import ChatState, turn_input
 from eco2.ports.dispatch import DispatchPort, JobRef
 from eco2.ports.events import EventStreamPort, JobEventsPort
 from eco2.ports.metrics import MetricsPort
-from eco2.ports.sessions import SessionQueuePort
+from eco2.ports.sessions import Admission, SessionQueuePort
 from eco2.ports.telemetry import TelemetryConfigPort
 from eco2.subagents.progress import report_withdrawn
 from eco2.subagents.runner import SubagentRunner
@@ -48,6 +48,11 @@ DEADLINE_MARGIN_S = 10.0
 
 STEP_RUN_NAME = "orchestrator"
 """Run name of each graph invocation (one per task: the start, then every continuation)."""
+
+SEQ_HOLD_S = 1.0
+"""How long a job waits for a lower ``session_seq`` of its session that has not arrived (docs/contract.md)."""
+SEQ_POLL_S = 0.01
+"""How often a held job asks again: its predecessor is usually milliseconds away."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,9 +127,7 @@ class ChatService:
             user_id=request.user_id,
         )
         if request.session_id is not None:
-            admission = self._sessions.admit(
-                request.session_id, request.job_id, request.to_kwargs(), self.ending.lease_s
-            )
+            admission = self._admit(request, request.session_id)
             if admission.promoted is not None:
                 self.ending.promote(admission.promoted)
             if not admission.run_now:
@@ -132,6 +135,21 @@ class ChatService:
                 return "queued"
         self._start(job, request)
         return "started"
+
+    def _admit(self, request: ChatRequest, session_id: str) -> Admission:
+        """Ask the session queue; while it holds the job for a lower ``session_seq`` that another worker
+        took an instant earlier, ask again, for at most ``SEQ_HOLD_S`` (then the job goes on: a gap in the
+        producer's numbering must not stall a session)."""
+        kwargs = request.to_kwargs()
+        until = time.monotonic() + SEQ_HOLD_S
+        while True:
+            hold = time.monotonic() < until
+            admission = self._sessions.admit(
+                session_id, request.job_id, kwargs, self.ending.lease_s, seq=request.session_seq, hold=hold
+            )
+            if not admission.held:
+                return admission
+            time.sleep(SEQ_POLL_S)
 
     def resume(
         self, job: JobRef, round_no: int, results: Sequence[Mapping[str, Any]], first_delivery: bool = False

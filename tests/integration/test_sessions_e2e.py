@@ -85,3 +85,24 @@ def test_one_worker_runs_a_sessions_messages_in_the_order_they_left_the_queue(
             ends = [int(s[-1]["ts"]) for s in spans]
             assert ends[0] <= starts[1], session
             assert ends[1] <= starts[2], session
+
+
+def test_messages_numbered_with_session_seq_run_in_that_order_across_workers(
+    worker: Worker, backend: Celery, mclient: redis.Redis
+) -> None:
+    # `eco2 worker` runs a process per core, each taking messages off the queue. Half the sessions send
+    # their three messages in order, half in reverse (as two producers racing would put them on the queue):
+    # with session_seq every session runs 1, 2, 3, one after the other.
+    sessions = [f"seq-{n}-{uuid.uuid4().hex[:6]}" for n in range(20)]
+    for n, session in enumerate(sessions):
+        turns = (1, 2, 3) if n % 2 else (3, 2, 1)
+        for seq in turns:
+            kwargs = {"job_id": f"{session}-{seq}", "message": "페트병 어떻게 버려?", "session_id": session}
+            backend.send_task("eco2.chat.process", kwargs={**kwargs, "session_seq": seq}, queue="eco2.chat")
+    for session in sessions:
+        spans = [collect(mclient, f"{session}-{seq}", timeout_s=120) for seq in (1, 2, 3)]
+        assert all(terminal(s)["_type"] == "done" for s in spans), session
+        starts = [int(s[0]["ts"]) for s in spans]
+        ends = [int(s[-1]["ts"]) for s in spans]
+        assert ends[0] <= starts[1], (session, starts, ends)
+        assert ends[1] <= starts[2], (session, starts, ends)

@@ -70,6 +70,12 @@ def test_all_optional_fields_round_trip() -> None:
         ({"job_id": "j", "message": "hi", "metadata": {"\ud800": "v"}}, "invalid_metadata"),
         ({"job_id": "j", "message": "hi", "image_url": "https://e.com/\ud800.png"}, "invalid_image_url"),
         ({"job_id": "j", "message": "hi", "\ud800": 1}, "unknown_field"),
+        ({"job_id": "j", "message": "hi", "session_seq": 1}, "invalid_session_seq"),  # numbers a session's
+        ({"job_id": "j", "message": "hi", "session_id": "s", "session_seq": 0}, "invalid_session_seq"),
+        ({"job_id": "j", "message": "hi", "session_id": "s", "session_seq": "2"}, "invalid_session_seq"),
+        ({"job_id": "j", "message": "hi", "session_id": "s", "session_seq": True}, "invalid_session_seq"),
+        ({"job_id": "j", "message": "hi", "session_id": "s", "session_seq": 2.0}, "invalid_session_seq"),
+        ({"job_id": "j", "message": "hi", "session_id": "s", "session_seq": 2**53 + 1}, "invalid_session_seq"),
     ],
 )
 def test_bad_jobs_are_refused_with_a_stable_code(kwargs: dict[str, object], code: str) -> None:
@@ -92,3 +98,9 @@ def test_the_error_of_an_unknown_field_is_itself_storable_text() -> None:
     with pytest.raises(ContractError) as caught:
         parse_request((), {"job_id": "j", "message": "hi", "\ud800bad": 1})
     caught.value.message.encode("utf-8")  # it goes into an error event or the rejected stream as it is
+
+
+def test_a_session_seq_is_kept_and_survives_requeueing() -> None:
+    request = parse_request((), {"job_id": "j", "message": "hi", "session_id": "s", "session_seq": 2**53})
+    assert request.session_seq == 2**53
+    assert parse_request((), request.to_kwargs()) == request

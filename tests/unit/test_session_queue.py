@@ -113,3 +113,49 @@ def test_a_job_that_will_never_run_is_forgotten_and_the_next_one_is_handed_the_s
     assert not queue.admit("s", "b", kw("b"), 60).run_now
     assert queue.forget("s", "ended", 60) == kw("b")
     assert queue.admit("s", "b", kw("b"), 60).run_now
+
+
+def test_jobs_with_a_session_seq_run_in_seq_order_whatever_order_they_arrived_in(queue: SessionQueuePort) -> None:
+    # Two workers took a session's messages at the same instant and recorded them the other way round.
+    for job, seq in (("c", 3), ("a", 1), ("b", 2)):
+        queue.arrived("s", job, seq)
+    assert not queue.admit("s", "c", kw("c"), 60, seq=3).run_now
+    assert not queue.admit("s", "b", kw("b"), 60, seq=2).run_now
+    assert queue.admit("s", "a", kw("a"), 60, seq=1).run_now
+    assert queue.release("s", "a", 60) == kw("b")
+    assert queue.admit("s", "b", kw("b"), 60, seq=2).run_now
+    assert queue.release("s", "b", 60) == kw("c")
+
+
+def test_an_idle_session_holds_a_job_whose_predecessor_has_not_arrived(queue: SessionQueuePort) -> None:
+    # Message 2 was recorded before message 1 (another worker is about to record it): 2 must not start.
+    queue.arrived("s", "b", 2)
+    held = queue.admit("s", "b", kw("b"), 60, seq=2)
+    assert held.held
+    assert not held.run_now
+    queue.arrived("s", "a", 1)
+    assert queue.admit("s", "a", kw("a"), 60, seq=1).run_now
+    assert not queue.admit("s", "b", kw("b"), 60, seq=2).run_now  # asks again: now it waits behind a
+    assert queue.release("s", "a", 60) == kw("b")
+    assert queue.admit("s", "b", kw("b"), 60, seq=2).run_now
+    queue.release("s", "b", 60)
+    assert queue.admit("s", "c", kw("c"), 60, seq=3).run_now  # 3 follows 2: no hold
+
+
+def test_a_gap_in_the_numbering_holds_only_until_the_caller_stops_holding(queue: SessionQueuePort) -> None:
+    assert queue.admit("s", "a", kw("a"), 60, seq=1).run_now
+    queue.release("s", "a", 60)
+    assert queue.admit("s", "c", kw("c"), 60, seq=5).held  # 2-4 never sent
+    admitted = queue.admit("s", "c", kw("c"), 60, seq=5, hold=False)
+    assert admitted.run_now
+    assert not admitted.held
+    queue.release("s", "c", 60)
+    assert queue.admit("s", "d", kw("d"), 60, seq=6).run_now
+
+
+def test_jobs_without_a_seq_keep_arrival_order_and_are_never_held(queue: SessionQueuePort) -> None:
+    queue.arrived("s", "x")
+    queue.arrived("s", "y", 7)  # a numbered one after an unnumbered one keeps its arrival place
+    assert queue.admit("s", "x", kw("x"), 60).run_now
+    assert not queue.admit("s", "y", kw("y"), 60, seq=7).run_now
+    assert queue.release("s", "x", 60) == kw("y")

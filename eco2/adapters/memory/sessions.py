@@ -18,6 +18,8 @@ class _Session:
     order: list[str] = field(default_factory=list)
     waiting: dict[str, dict[str, Any]] = field(default_factory=dict)
     arrivals: dict[str, float] = field(default_factory=dict)
+    seqs: dict[str, int] = field(default_factory=dict)
+    last_seq: int = 0
 
 
 class MemorySessionQueue:
@@ -34,10 +36,23 @@ class MemorySessionQueue:
         return session
 
     @staticmethod
-    def _register(session: _Session, job_id: str) -> None:
-        if job_id not in session.order:
-            session.order.append(job_id)
-            session.arrivals[job_id] = time.monotonic()
+    def _register(session: _Session, job_id: str, seq: int | None) -> None:
+        if job_id in session.order:
+            return
+        session.arrivals[job_id] = time.monotonic()
+        if seq is not None:
+            session.seqs[job_id] = seq
+            for n, other in enumerate(session.order):
+                if session.seqs.get(other, 0) > seq:
+                    session.order.insert(n, job_id)
+                    return
+        session.order.append(job_id)
+
+    @staticmethod
+    def _drop(session: _Session, job_id: str) -> None:
+        session.waiting.pop(job_id, None)
+        session.arrivals.pop(job_id, None)
+        session.seqs.pop(job_id, None)
 
     @staticmethod
     def _head(session: _Session, lease_s: float) -> tuple[str | None, dict[str, Any] | None]:
@@ -48,35 +63,45 @@ class MemorySessionQueue:
             if time.monotonic() - session.arrivals.get(first, 0.0) < lease_s:
                 return first, None
             session.order.pop(0)
-            session.arrivals.pop(first, None)
+            MemorySessionQueue._drop(session, first)
         return None, None
 
     @staticmethod
     def _activate(session: _Session, job_id: str, lease_s: float) -> None:
         if job_id in session.order:
             session.order.remove(job_id)
-        session.waiting.pop(job_id, None)
-        session.arrivals.pop(job_id, None)
+        session.last_seq = max(session.last_seq, session.seqs.get(job_id, 0))
+        MemorySessionQueue._drop(session, job_id)
         session.active = (job_id, time.monotonic() + lease_s)
 
-    def arrived(self, session_id: str, job_id: str) -> None:
-        """Record the arrival order."""
+    def arrived(self, session_id: str, job_id: str, seq: int | None = None) -> None:
+        """Record the arrival order (by ``seq`` for jobs that carry one)."""
         with self._lock:
             session = self._session(session_id)
             if session.active is None or session.active[0] != job_id:
-                self._register(session, job_id)
+                self._register(session, job_id, seq)
 
-    def admit(self, session_id: str, job_id: str, kwargs: Mapping[str, Any], lease_s: float) -> Admission:
-        """Run now, or wait in arrival order."""
+    def admit(
+        self,
+        session_id: str,
+        job_id: str,
+        kwargs: Mapping[str, Any],
+        lease_s: float,
+        seq: int | None = None,
+        hold: bool = True,
+    ) -> Admission:
+        """Run now, wait in arrival order, or be held for a lower ``seq`` about to arrive."""
         with self._lock:
             session = self._session(session_id)
             if session.active is not None and session.active[0] == job_id:
                 session.active = (job_id, time.monotonic() + lease_s)
                 return Admission(run_now=True)
-            self._register(session, job_id)
+            self._register(session, job_id, seq)
             if session.active is None:
                 first, waiting = self._head(session, lease_s)
                 if first == job_id:
+                    if seq is not None and hold and seq > session.last_seq + 1:
+                        return Admission(run_now=False, held=True)
                     self._activate(session, job_id, lease_s)
                     return Admission(run_now=True)
                 session.waiting[job_id] = dict(kwargs)
@@ -102,8 +127,7 @@ class MemorySessionQueue:
             session = self._session(session_id)
             if job_id in session.order:
                 session.order.remove(job_id)
-            session.waiting.pop(job_id, None)
-            session.arrivals.pop(job_id, None)
+            self._drop(session, job_id)
             return self._promote(session, lease_s) if session.active is None else None
 
     def _promote(self, session: _Session, lease_s: float) -> Mapping[str, Any] | None:

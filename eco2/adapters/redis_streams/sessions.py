@@ -25,7 +25,14 @@ class RedisSessionQueue:
 
     def _keys(self, session_id: str) -> list[str]:
         base = f"{self._prefix}:session:{session_id}"
-        return [f"{base}:active", f"{base}:order", f"{base}:waiting", f"{base}:arrivals"]
+        return [
+            f"{base}:active",
+            f"{base}:order",
+            f"{base}:waiting",
+            f"{base}:arrivals",
+            f"{base}:seqs",
+            f"{base}:last_seq",
+        ]
 
     def _call(self, session_id: str, args: list[str | int]) -> Any:
         try:
@@ -33,23 +40,38 @@ class RedisSessionQueue:
         except redis.RedisError as exc:
             raise StreamError(f"session queue failed: {type(exc).__name__}") from exc
 
-    def arrived(self, session_id: str, job_id: str) -> None:
+    def arrived(self, session_id: str, job_id: str, seq: int | None = None) -> None:
         """Record that the job's message was received: the session runs its jobs in this order."""
-        self._call(session_id, ["arrived", job_id, "", 1, self._queue_ttl_s])
+        self._call(session_id, ["arrived", job_id, "", 1, self._queue_ttl_s, _seq(seq), 0])
 
-    def admit(self, session_id: str, job_id: str, kwargs: Mapping[str, Any], lease_s: float) -> Admission:
+    def admit(
+        self,
+        session_id: str,
+        job_id: str,
+        kwargs: Mapping[str, Any],
+        lease_s: float,
+        seq: int | None = None,
+        hold: bool = True,
+    ) -> Admission:
         """Run now, or wait; may hand back a waiting job whose predecessor's lease expired."""
         payload = json.dumps(dict(kwargs), ensure_ascii=False, sort_keys=True)
-        run_now, promoted = self._call(session_id, ["admit", job_id, payload, int(lease_s * 1000), self._queue_ttl_s])
+        args: list[str | int] = ["admit", job_id, payload, int(lease_s * 1000), self._queue_ttl_s, _seq(seq)]
+        run_now, promoted = self._call(session_id, [*args, int(hold)])
+        if run_now == 2:
+            return Admission(run_now=False, held=True)
         return Admission(run_now=bool(run_now), promoted=json.loads(promoted) if promoted else None)
 
     def release(self, session_id: str, job_id: str, lease_s: float) -> Mapping[str, Any] | None:
         """Hand the session to the next waiting job."""
-        return _kwargs(self._call(session_id, ["release", job_id, "", int(lease_s * 1000), self._queue_ttl_s]))
+        return _kwargs(self._call(session_id, ["release", job_id, "", int(lease_s * 1000), self._queue_ttl_s, "", 0]))
 
     def forget(self, session_id: str, job_id: str, lease_s: float) -> Mapping[str, Any] | None:
         """Drop a job that will never run; returns the next waiting job if the session is idle."""
-        return _kwargs(self._call(session_id, ["forget", job_id, "", int(lease_s * 1000), self._queue_ttl_s]))
+        return _kwargs(self._call(session_id, ["forget", job_id, "", int(lease_s * 1000), self._queue_ttl_s, "", 0]))
+
+
+def _seq(seq: int | None) -> str:
+    return "" if seq is None else str(seq)
 
 
 def _kwargs(raw: Any) -> Mapping[str, Any] | None:
