@@ -8,14 +8,18 @@ it, the goal and whether it was met. docs/reliability.md has the table of a run.
   poison        >= 30 kinds of malformed messages and bad input: the worker never exits, every message ends
                 in a job's stream, in ``{prefix}:chat:rejected`` or in the rejection metric, chats go on
   kill          SIGKILL of the worker's main process mid-answer: every chat ``done`` with its whole answer,
-                <= 30 s after a replacement starts
+                <= 30 s after a replacement starts (RabbitMQ: <= 10 s)
   redis-restart Redis restarted (append-only) mid-answer: no chat lost, answers re-run
+  broker-restart RabbitMQ restarted mid-answer: no chat lost (amqp only; with Redis it is redis-restart)
   redis-empty   Redis restarted without its data: the loss is detected (metric, log) within seconds
   model-hang    the model accepts calls and never answers: its breaker opens within 5 failed calls, then
                 every chat is answered offline in <= 2 s
   deadline      the intent call hangs: every job ends by its deadline counted from acceptance
 
-Usage: python bench/chaos.py [--only kill,poison] [--chats 6]
+Every scenario runs once per broker (``--brokers redis,amqp``): Redis as the broker, and RabbitMQ (a private
+node from Debian's rabbitmq-server) as the broker with Redis keeping streams, results and sessions.
+
+Usage: python bench/chaos.py [--only kill,poison] [--brokers redis,amqp] [--chats 6]
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ from kombu import Connection
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from eco2.localrun import LocalRedis, Worker, free_port, stop_process  # noqa: E402
+from eco2.localrun import LocalRabbitMQ, LocalRedis, Worker, free_port, stop_process  # noqa: E402
 
 TASK = "eco2.chat.process"
 
@@ -145,9 +149,37 @@ def paced_model(*flags: str) -> Iterator[str]:
         stop_process(proc, 5)
 
 
-def env_for(url: str, state: Path, **extra: str) -> dict[str, str]:
+class Brokers:
+    """The broker of a scenario: its Redis, or a fresh virtual host of one RabbitMQ node shared by the run."""
+
+    def __init__(self) -> None:
+        self._rabbitmq: LocalRabbitMQ | None = None
+        self._vhosts = 0
+
+    def url(self, kind: str, server: LocalRedis) -> str:
+        if kind == "redis":
+            return server.url
+        if self._rabbitmq is None:
+            self._rabbitmq = LocalRabbitMQ()
+        self._vhosts += 1
+        return self._rabbitmq.vhost(f"chaos-{self._vhosts}")
+
+    def restart(self) -> None:
+        assert self._rabbitmq is not None
+        self._rabbitmq.restart()
+
+    def close(self) -> None:
+        if self._rabbitmq is not None:
+            self._rabbitmq.stop()
+
+
+BROKERS = Brokers()
+
+
+def env_for(url: str, state: Path, broker: str, **extra: str) -> dict[str, str]:
     return {
         "ECO2_REDIS_URL": url,
+        "ECO2_BROKER_URL": broker,
         "ECO2_STATE_DIR": str(state),
         "ECO2_LLM_PROVIDER": "offline",
         "OPENAI_API_KEY": "",
@@ -157,8 +189,10 @@ def env_for(url: str, state: Path, **extra: str) -> dict[str, str]:
     }
 
 
-def model_env(url: str, state: Path, model: str, **extra: str) -> dict[str, str]:
-    return env_for(url, state, ECO2_LLM_PROVIDER="auto", OPENAI_API_KEY="sk-chaos", OPENAI_BASE_URL=model, **extra)
+def model_env(url: str, state: Path, broker: str, model: str, **extra: str) -> dict[str, str]:
+    return env_for(
+        url, state, broker, ECO2_LLM_PROVIDER="auto", OPENAI_API_KEY="sk-chaos", OPENAI_BASE_URL=model, **extra
+    )
 
 
 def send(url: str, n: int, prefix: str, message: str = "페트병 어떻게 버려?") -> list[str]:
@@ -212,26 +246,27 @@ def scrape(port: str, name: str) -> float:
 
 
 # -- scenarios --------------------------------------------------------------------------------------------
-def poison(tmp: Path, chats: int) -> Row:
+def poison(tmp: Path, chats: int, kind: str) -> Row:
     with LocalRedis() as server:
-        env = env_for(server.url, tmp / "state")
+        broker = BROKERS.url(kind, server)
+        env = env_for(server.url, tmp / "state", broker)
         client = redis.Redis.from_url(server.url)
         with Worker(env, pool=None, concurrency=None, launcher="eco2", log_path=tmp / "poison.log") as worker:
             pids = set(worker.children())
             messages = poison_messages()
-            with Connection(server.url) as conn:
+            with Connection(broker) as conn:
                 producer = conn.Producer()
                 for queue, body, content_type, encoding, headers in messages:
                     producer.publish(
                         body, exchange="", routing_key=queue, content_type=content_type,
                         content_encoding=encoding, headers=headers, serializer=None,
                     )  # fmt: skip
-            backend = Celery(broker=server.url)
+            backend = Celery(broker=broker)
             inputs = bad_inputs()
             for kwargs in inputs:
                 backend.send_task(TASK, kwargs=kwargs, queue="eco2.chat")
             time.sleep(3)
-            jobs = send(server.url, chats, "after-poison")
+            jobs = send(broker, chats, "after-poison")
             ended = wait_ended(client, jobs, 60)
             refused = client.xlen("eco2:chat:rejected")
             named = [k["job_id"] for k in inputs if isinstance(k.get("job_id"), str)]
@@ -249,16 +284,17 @@ def poison(tmp: Path, chats: int) -> Row:
         return Row("poison", chats, done, chats - done, chats - len(ended), measured, ">= 30 kinds accounted", met)
 
 
-def kill(tmp: Path, chats: int) -> Row:
+def kill(tmp: Path, chats: int, kind: str) -> Row:
     with (
         LocalRedis() as server,
         paced_model("--intent-ms", "50", "--first-token-ms", "100", "--token-ms", "50") as model,
     ):
-        env = model_env(server.url, tmp / "state", model)
+        broker = BROKERS.url(kind, server)
+        env = model_env(server.url, tmp / "state", broker, model)
         client = redis.Redis.from_url(server.url)
         one = ["--processes", "1"]
         doomed = Worker(env, pool=None, concurrency=None, launcher="eco2", extra_args=one, log_path=tmp / "a.log")
-        jobs = send(server.url, chats, "kill")
+        jobs = send(broker, chats, "kill")
         try:
             wait_streaming(client, jobs)
             doomed.proc.kill()
@@ -271,6 +307,7 @@ def kill(tmp: Path, chats: int) -> Row:
         complete = sum(1 for j in jobs if whole(client, j, 60))
         took = max((t for _o, t in ended.values()), default=started) - started
         measured = f"{complete}/{chats} whole answers, last {took:.1f} s after the replacement started"
+        bound_s = 30 if kind == "redis" else 10  # AMQP requeues a dead consumer's messages at once
         return Row(
             "kill",
             chats,
@@ -278,33 +315,48 @@ def kill(tmp: Path, chats: int) -> Row:
             0,
             chats - len(ended),
             measured,
-            "all whole, <= 30 s",
-            complete == chats and took <= 30,
+            f"all whole, <= {bound_s} s",
+            complete == chats and took <= bound_s,
         )
 
 
-def redis_restart(tmp: Path, chats: int) -> Row:
+def restarted_mid_answer(tmp: Path, chats: int, kind: str, which: str, token_ms: str) -> Row:
+    """Chats streaming when ``which`` server (redis or broker) is restarted: every answer must end whole."""
     with (
         LocalRedis() as server,
-        paced_model("--intent-ms", "50", "--first-token-ms", "100", "--token-ms", "50") as model,
+        paced_model("--intent-ms", "50", "--first-token-ms", "100", "--token-ms", token_ms) as model,
     ):
-        env = model_env(server.url, tmp / "state", model)
+        broker = BROKERS.url(kind, server)
+        env = model_env(server.url, tmp / "state", broker, model)
         client = redis.Redis.from_url(server.url)
-        with Worker(env, pool=None, concurrency=None, launcher="eco2", log_path=tmp / "restart.log"):
-            jobs = send(server.url, chats, "restart")
+        with Worker(env, pool=None, concurrency=None, launcher="eco2", log_path=tmp / f"{which}.log"):
+            jobs = send(broker, chats, f"{which}-restart")
             wait_streaming(client, jobs)
-            server.restart()
+            server.restart() if which == "redis" else BROKERS.restart()
             restarted = time.monotonic()
             ended = wait_ended(client, jobs, 90)
         complete = sum(1 for j in jobs if whole(client, j, 60))
         took = max((t for _o, t in ended.values()), default=restarted) - restarted
-        measured = f"{complete}/{chats} whole answers, last {took:.1f} s after the restart"
-        return Row("redis-restart", chats, complete, 0, chats - len(ended), measured, "0 lost", complete == chats)
+        measured = f"{complete}/{chats} whole answers, last {took:.1f} s after the {which} was back"
+        row = f"{which}-restart"
+        return Row(row, chats, complete, 0, chats - len(ended), measured, "0 lost", complete == chats)
 
 
-def redis_empty(tmp: Path, chats: int) -> Row:
+def redis_restart(tmp: Path, chats: int, kind: str) -> Row:
+    return restarted_mid_answer(tmp, chats, kind, "redis", token_ms="50")
+
+
+def broker_restart(tmp: Path, chats: int, kind: str) -> Row | None:
+    """RabbitMQ restarted mid-answer (with the Redis broker this is the redis-restart row: no row)."""
+    if kind == "redis":
+        return None
+    # Answers of 12 s: still streaming when the node is back (a restart takes ~8 s).
+    return restarted_mid_answer(tmp, chats, kind, "broker", token_ms="200")
+
+
+def redis_empty(tmp: Path, chats: int, kind: str) -> Row:
     with LocalRedis() as server:
-        env = env_for(server.url, tmp / "state")
+        env = env_for(server.url, tmp / "state", BROKERS.url(kind, server))
         with Worker(env, pool=None, concurrency=None, launcher="eco2", log_path=tmp / "empty.log"):
             time.sleep(1)
             server.restart(keep_data=False)
@@ -319,10 +371,11 @@ def redis_empty(tmp: Path, chats: int) -> Row:
         return Row("redis-empty", 0, 0, 0, 0, measured, "counted and logged", noticed is not None)
 
 
-def model_hang(tmp: Path, chats: int) -> Row:
+def model_hang(tmp: Path, chats: int, kind: str) -> Row:
     with LocalRedis() as server, paced_model("--intent-ms", "600000", "--first-token-ms", "600000") as model:
+        broker = BROKERS.url(kind, server)
         env = model_env(
-            server.url, tmp / "state", model, ECO2_OPENAI_TIMEOUT_S="2", ECO2_OPENAI_INTENT_TIMEOUT_S="2",
+            server.url, tmp / "state", broker, model, ECO2_OPENAI_TIMEOUT_S="2", ECO2_OPENAI_INTENT_TIMEOUT_S="2",
             ECO2_BREAKER_FAIL_MAX="5", ECO2_BREAKER_RESET_S="300",
         )  # fmt: skip
         client = redis.Redis.from_url(server.url)
@@ -330,7 +383,7 @@ def model_hang(tmp: Path, chats: int) -> Row:
         with Worker(env, pool=None, concurrency=None, launcher="eco2", log_path=tmp / "hang.log"):
             for n in range(3 + chats):
                 sent = time.monotonic()
-                (job,) = send(server.url, 1, f"hang-{n}")
+                (job,) = send(broker, 1, f"hang-{n}")
                 wait_ended(client, [job], 60)
                 times.append(time.monotonic() - sent)
         after = times[3:]
@@ -342,13 +395,16 @@ def model_hang(tmp: Path, chats: int) -> Row:
         )
 
 
-def deadline(tmp: Path, chats: int) -> Row:
+def deadline(tmp: Path, chats: int, kind: str) -> Row:
     with LocalRedis() as server, paced_model("--intent-ms", "600000") as model:
-        env = model_env(server.url, tmp / "state", model, ECO2_JOB_TIMEOUT_S="5", ECO2_OPENAI_INTENT_TIMEOUT_S="60")
+        broker = BROKERS.url(kind, server)
+        env = model_env(
+            server.url, tmp / "state", broker, model, ECO2_JOB_TIMEOUT_S="5", ECO2_OPENAI_INTENT_TIMEOUT_S="60"
+        )
         client = redis.Redis.from_url(server.url)
         with Worker(env, pool=None, concurrency=None, launcher="eco2", log_path=tmp / "deadline.log"):
             sent = time.monotonic()
-            jobs = send(server.url, chats, "deadline")
+            jobs = send(broker, chats, "deadline")
             ended = wait_ended(client, jobs, 30)
         latest = max((t for _o, t in ended.values()), default=sent) - sent
         errors = sum(1 for o, _ in ended.values() if o == "error")
@@ -365,10 +421,11 @@ def deadline(tmp: Path, chats: int) -> Row:
         )
 
 
-SCENARIOS: dict[str, Callable[[Path, int], Row]] = {
+SCENARIOS: dict[str, Callable[[Path, int, str], Row | None]] = {
     "poison": poison,
     "kill": kill,
     "redis-restart": redis_restart,
+    "broker-restart": broker_restart,
     "redis-empty": redis_empty,
     "model-hang": model_hang,
     "deadline": deadline,
@@ -378,18 +435,25 @@ SCENARIOS: dict[str, Callable[[Path, int], Row]] = {
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default=",".join(SCENARIOS), help="comma-separated scenarios")
+    parser.add_argument("--brokers", default="redis,amqp", help="comma-separated: redis, amqp")
     parser.add_argument("--chats", type=int, default=6)
     args = parser.parse_args()
-    rows = []
-    for name in [n.strip() for n in args.only.split(",") if n.strip()]:
-        with tempfile.TemporaryDirectory() as tmp:
-            row = SCENARIOS[name](Path(tmp), args.chats)
-        rows.append(row)
-        print(f"{row.scenario}: {row.measured} ({'met' if row.met else 'NOT met'})", flush=True)
-    print("\n| scenario | chats | done | errors | lost | measured | goal | met |")
-    print("|---|---|---|---|---|---|---|---|")
-    for r in rows:
-        cells = (r.scenario, r.chats, r.done, r.errors, r.lost, r.measured, r.goal, "yes" if r.met else "no")
+    rows: list[tuple[str, Row]] = []
+    try:
+        for kind in [k.strip() for k in args.brokers.split(",") if k.strip()]:
+            for name in [n.strip() for n in args.only.split(",") if n.strip()]:
+                with tempfile.TemporaryDirectory() as tmp:
+                    row = SCENARIOS[name](Path(tmp), args.chats, kind)
+                if row is None:  # not a fault of this broker
+                    continue
+                rows.append((kind, row))
+                print(f"{row.scenario} ({kind}): {row.measured} ({'met' if row.met else 'NOT met'})", flush=True)
+    finally:
+        BROKERS.close()
+    print("\n| scenario | broker | chats | done | errors | lost | measured | goal | met |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for kind, r in rows:
+        cells = (r.scenario, kind, r.chats, r.done, r.errors, r.lost, r.measured, r.goal, "yes" if r.met else "no")
         print("| " + " | ".join(str(c) for c in cells) + " |")
 
 

@@ -106,6 +106,19 @@ def _choice(env: Mapping[str, str], name: str, default: str, allowed: set[str]) 
     return raw
 
 
+REDIS_BROKER_SCHEMES = ("redis://", "rediss://", "sentinel://")
+AMQP_BROKER_SCHEMES = ("amqp://", "amqps://", "pyamqp://")
+"""Brokers eco2 is tested on: Redis (the default, one server for everything) and RabbitMQ (docs/deploy.md)."""
+
+
+def _broker_url(env: Mapping[str, str], redis_url: str) -> str:
+    raw = env.get("ECO2_BROKER_URL", "").strip() or redis_url
+    if not raw.startswith(REDIS_BROKER_SCHEMES + AMQP_BROKER_SCHEMES):
+        scheme = raw.split("://", 1)[0] if "://" in raw else raw[:20]  # never echo a password
+        raise ConfigError(f"ECO2_BROKER_URL must be a redis:// or amqp:// URL, got scheme {scheme!r}")
+    return raw
+
+
 def _metrics_dir(env: Mapping[str, str]) -> Path | None:
     raw = env.get("PROMETHEUS_MULTIPROC_DIR", "").strip() or env.get("ECO2_METRICS_DIR", "").strip()
     return Path(raw) if raw else None
@@ -261,7 +274,7 @@ class Settings:
         model = env.get("ECO2_OPENAI_MODEL", "").strip() or d.openai_model
         return cls(
             redis_url=redis_url,
-            broker_url=env.get("ECO2_BROKER_URL", "").strip() or redis_url,
+            broker_url=_broker_url(env, redis_url),
             result_backend=env.get("ECO2_RESULT_BACKEND", "").strip() or redis_url,
             stream_redis_url=env.get("ECO2_STREAM_REDIS_URL", "").strip() or redis_url,
             stream_prefix=prefix,
@@ -320,6 +333,11 @@ class Settings:
             otlp_endpoint=env.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip() or None,
             otel_service_name=env.get("OTEL_SERVICE_NAME", "").strip() or d.otel_service_name,
         )
+
+    @property
+    def broker_is_redis(self) -> bool:
+        """Whether Celery's broker is Redis (kombu's visibility timeout applies) rather than AMQP."""
+        return self.broker_url.startswith(REDIS_BROKER_SCHEMES)
 
     @property
     def use_openai(self) -> bool:

@@ -63,6 +63,16 @@ def _redis(url: str) -> Callable[[float], None]:
     return probe
 
 
+def _amqp(url: str) -> Callable[[float], None]:
+    def probe(timeout: float) -> None:
+        from kombu import Connection
+
+        with Connection(url, connect_timeout=timeout) as conn:
+            conn.ensure_connection(max_retries=1, timeout=max(1, round(timeout)))
+
+    return probe
+
+
 def _grpc_health(addr: str, tls: bool) -> Callable[[float], None]:
     def probe(timeout: float) -> None:
         import grpc
@@ -91,10 +101,18 @@ def upstreams(settings: Settings) -> list[Upstream]:
     rows = [
         (
             "redis",
-            "broker, results, streams",
+            "broker, results, streams" if settings.broker_is_redis else "results, streams",
             True,
             settings.stream_redis_url.split("@")[-1],
             _redis(settings.stream_redis_url),
+            (),
+        ),
+        (
+            "rabbitmq",
+            "broker",
+            not settings.broker_is_redis,
+            settings.broker_url.split("@")[-1],
+            _amqp(settings.broker_url),
             (),
         ),
         (

@@ -113,6 +113,128 @@ class LocalRedis:
         self.stop()
 
 
+RABBITMQ_SBIN = Path("/usr/lib/rabbitmq/bin")
+"""Where Debian's rabbitmq-server package keeps the scripts that run as the calling user (its /usr/sbin
+wrappers switch to the ``rabbitmq`` system user, whose node this is not)."""
+
+
+def _rabbitmq_script(name: str) -> str:
+    packaged = RABBITMQ_SBIN / name
+    if packaged.exists():
+        return str(packaged)
+    found = shutil.which(name)
+    if found is None:
+        raise RuntimeError("rabbitmq-server is not installed (Debian/Ubuntu: sudo apt-get install rabbitmq-server)")
+    return found
+
+
+class LocalRabbitMQ:
+    """A private RabbitMQ node on free loopback ports, for tests and benchmarks of the AMQP broker.
+
+    Its own node name, Erlang port mapper, data, logs and cookie live in a temporary directory, so it never
+    meets the machine's own node. ``vhost(name)`` gives each test module a virtual host of its own, the way
+    the Redis fixtures give each a database.
+    """
+
+    def __init__(self, start_timeout_s: float = 90) -> None:
+        self._server = _rabbitmq_script("rabbitmq-server")
+        self._ctl = _rabbitmq_script("rabbitmqctl")
+        self.port = free_port()
+        self._dir = Path(tempfile.mkdtemp(prefix="eco2-rabbitmq-"))
+        node = f"eco2-{self.port}@localhost"
+        self._env = {
+            **os.environ,
+            "HOME": str(self._dir),  # the Erlang cookie is created and read here
+            "RABBITMQ_NODENAME": node,
+            "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1",
+            "RABBITMQ_NODE_PORT": str(self.port),
+            "RABBITMQ_DIST_PORT": str(free_port()),
+            "ERL_EPMD_PORT": str(free_port()),
+            "RABBITMQ_MNESIA_BASE": str(self._dir / "mnesia"),
+            "RABBITMQ_LOG_BASE": str(self._dir / "log"),
+            "RABBITMQ_PID_FILE": str(self._dir / "rabbit.pid"),
+            "RABBITMQ_ENABLED_PLUGINS_FILE": str(self._dir / "enabled_plugins"),
+            "RABBITMQ_CONFIG_FILE": str(self._dir / "rabbitmq"),
+            "RABBITMQ_CONF_ENV_FILE": str(self._dir / "rabbitmq-env.conf"),
+            "RABBITMQ_ADVANCED_CONFIG_FILE": str(self._dir / "advanced.config"),
+        }
+        (self._dir / "enabled_plugins").write_text("[].\n")
+        (self._dir / "rabbitmq-env.conf").write_text("")
+        # The default disk alarm (50 MB free) would block publishers on a full CI disk without a word.
+        (self._dir / "rabbitmq.conf").write_text("disk_free_limit.absolute = 1MB\nloopback_users = none\n")
+        self.url = f"amqp://guest:guest@127.0.0.1:{self.port}//"
+        self._log = (self._dir / "server.out").open("ab")
+        self._start_timeout_s = start_timeout_s
+        self._start()
+
+    def _start(self) -> None:
+        self._proc = subprocess.Popen(
+            [self._server], env=self._env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        try:
+            self._wait(self._start_timeout_s)
+        except BaseException:
+            self.stop()
+            raise
+
+    def restart(self) -> None:
+        """Stop the node and start it again on the same port and data: durable queues and persistent
+        messages come back, connections do not."""
+        subprocess.run([self._ctl, "stop"], env=self._env, capture_output=True, timeout=60, check=False)
+        stop_process(self._proc, 30)
+        self._start()
+
+    def _wait(self, timeout_s: float) -> None:
+        from kombu import Connection
+
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if self._proc.poll() is not None:
+                raise RuntimeError(f"rabbitmq-server exited ({self._proc.returncode}); see {self._dir}/server.out")
+            try:
+                with Connection(self.url, connect_timeout=1) as conn:
+                    conn.connect()
+                return
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"rabbitmq-server did not start; see {self._dir}/server.out") from None
+                time.sleep(0.25)
+
+    def ctl(self, *args: str) -> str:
+        """Run ``rabbitmqctl`` against this node; returns its output, raises on failure."""
+        done = subprocess.run(
+            [self._ctl, *args], env=self._env, capture_output=True, text=True, timeout=60, check=False
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"rabbitmqctl {' '.join(args)} failed: {done.stderr.strip() or done.stdout.strip()}")
+        return done.stdout
+
+    def vhost(self, name: str) -> str:
+        """A fresh virtual host (deleted first if it exists) and the broker URL that uses it."""
+        if name in self.ctl("list_vhosts", "--quiet").split():
+            self.ctl("delete_vhost", name)
+        self.ctl("add_vhost", name)
+        self.ctl("set_permissions", "-p", name, "guest", ".*", ".*", ".*")
+        return f"amqp://guest:guest@127.0.0.1:{self.port}/{name}"
+
+    def stop(self) -> None:
+        """Stop the node (and its port mapper) and remove its directory."""
+        if self._proc.poll() is None:
+            subprocess.run([self._ctl, "stop"], env=self._env, capture_output=True, timeout=60, check=False)
+            stop_process(self._proc, 30)
+        epmd = shutil.which("epmd")
+        if epmd is not None:  # the node started its own port mapper on ERL_EPMD_PORT; it outlives the node
+            subprocess.run([epmd, "-kill"], env=self._env, capture_output=True, timeout=30, check=False)
+        self._log.close()
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+    def __enter__(self) -> LocalRabbitMQ:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
 class Worker:
     """A ``celery -A <app> worker`` subprocess, ready (answering ping) when the constructor returns."""
 

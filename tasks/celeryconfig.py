@@ -21,6 +21,19 @@ RESULT_EXPIRES_S = 3600
 PROC_ALIVE_TIMEOUT_S = 60.0
 
 
+def broker_transport_options(settings: Settings) -> dict[str, Any]:
+    """Options of the broker's transport: Redis needs a short visibility timeout (tasks/heartbeat.py);
+    AMQP requeues a dead consumer's messages itself and confirms every publish, so an accepted job or a
+    subagent round is on the broker's disk before ``send_task`` returns."""
+    if settings.broker_is_redis:
+        return {
+            "visibility_timeout": VISIBILITY_TIMEOUT_S,
+            "unacked_restore_interval": RESTORE_INTERVAL_S,
+            "unacked_restore_throttle": 1,  # sweep on every interval, not one in ten
+        }
+    return {"confirm_publish": True}
+
+
 def celery_config(settings: Settings) -> dict[str, Any]:
     """The ``app.conf`` mapping for ``settings``."""
     step_soft = float(settings.answer_timeout_s)
@@ -54,11 +67,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "worker_concurrency": settings.worker_concurrency,
         "task_soft_time_limit": step_soft,
         "task_time_limit": step_soft + HARD_LIMIT_GRACE_S,
-        "broker_transport_options": {
-            "visibility_timeout": VISIBILITY_TIMEOUT_S,
-            "unacked_restore_interval": RESTORE_INTERVAL_S,
-            "unacked_restore_throttle": 1,  # sweep on every interval, not one in ten
-        },
+        "broker_transport_options": broker_transport_options(settings),
         "result_backend_transport_options": {"visibility_timeout": RESULT_VISIBILITY_TIMEOUT_S},
         "result_expires": RESULT_EXPIRES_S,
         "worker_soft_shutdown_timeout": 10.0,

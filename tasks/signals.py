@@ -129,9 +129,10 @@ def _start_main_process_helpers(**_: Any) -> None:
     """Start the deadline sweeper and, if this host has a metrics directory, its endpoint."""
     global _sweeper, _metrics_host, _heartbeat, _watchdog  # noqa: PLW0603 - one of each per worker main process
     _sweeper = runtime.start_sweeper()
-    _heartbeat = VisibilityHeartbeat(app)
-    _heartbeat.start()
     parts = runtime.main_process()
+    if parts.settings.broker_is_redis:  # an AMQP broker tracks its consumers itself
+        _heartbeat = VisibilityHeartbeat(app)
+        _heartbeat.start()
     _watchdog = RedisWatchdog(parts.client, parts.settings.stream_prefix, parts.metrics)
     _watchdog.start()
     settings = runtime.main_process().settings

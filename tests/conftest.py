@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 import redis
 
-from eco2.localrun import LocalRedis
+from eco2.localrun import LocalRabbitMQ, LocalRedis
 
 _DB_NUMBERS = itertools.count(1)
 
@@ -60,10 +60,49 @@ def rclient(redis_url: str) -> redis.Redis:
     return redis.Redis.from_url(redis_url)
 
 
-def worker_env(redis_url: str, state_dir: Path, **extra: str) -> dict[str, str]:
-    """Environment of a worker process on the embedded default (no keys)."""
+@pytest.fixture(scope="session")
+def rabbitmq() -> Iterator[LocalRabbitMQ]:
+    """A private RabbitMQ node for this test session, started the first time a test needs it.
+
+    Without rabbitmq-server installed its tests are skipped, unless ``ECO2_TEST_REQUIRE_AMQP`` is set (CI
+    sets it, so a broken install fails instead of passing quietly).
+    """
+    try:
+        server = LocalRabbitMQ()
+    except RuntimeError as exc:
+        if os.environ.get("ECO2_TEST_REQUIRE_AMQP"):
+            raise
+        pytest.skip(str(exc))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+_VHOSTS = itertools.count(1)
+
+
+@pytest.fixture(scope="module")
+def broker_url(request: pytest.FixtureRequest, module_redis_url: str) -> str:
+    """The Celery broker of a test module: its Redis database, or with ``indirect`` parameter ``"amqp"`` a
+    fresh RabbitMQ virtual host (see ``both_brokers``)."""
+    kind = getattr(request, "param", "redis")
+    if kind == "redis":
+        return module_redis_url
+    server: LocalRabbitMQ = request.getfixturevalue("rabbitmq")
+    return server.vhost(f"eco2-test-{next(_VHOSTS)}")
+
+
+both_brokers = pytest.mark.parametrize("broker_url", ["redis", "amqp"], indirect=True, scope="module")
+"""Run a test (or, as ``pytestmark``, a module) once with the Redis broker and once with RabbitMQ."""
+
+
+def worker_env(redis_url: str, state_dir: Path, broker_url: str | None = None, **extra: str) -> dict[str, str]:
+    """Environment of a worker process on the embedded default (no keys); the broker is ``redis_url``
+    unless ``broker_url`` names another."""
     env = {
         "ECO2_REDIS_URL": redis_url,
+        "ECO2_BROKER_URL": broker_url or redis_url,
         "ECO2_STATE_DIR": str(state_dir),
         "ECO2_LLM_PROVIDER": "offline",
         "OPENAI_API_KEY": "",

@@ -51,6 +51,7 @@ CASES: tuple[Case, ...] = (
     Case("no-keda", "no-keda-values.yaml", MONITORING_APIS),
     Case("existing-secret", "existing-secret-values.yaml", KEDA_APIS + MONITORING_APIS),
     Case("single-pool", "single-pool-values.yaml", ()),
+    Case("rabbitmq", "rabbitmq-values.yaml", KEDA_APIS + MONITORING_APIS),
 )
 CASE_NAMES = tuple(case.name for case in CASES)
 

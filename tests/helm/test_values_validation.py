@@ -101,6 +101,8 @@ def test_a_sqlite_checkpoint_url_is_refused() -> None:
         ({"flower__replicas": 2}, "/flower/replicas': maximum"),
         ({"pools": [pool("all", ["eco2.chat", "eco2.io", "eco2.cpu"], processes=0)]}, "/pools/0/processes': minimum"),
         ({"autoscaling__engine": "kedaa"}, "/autoscaling/engine': value must be one of"),
+        ({"broker__kind": "kafka"}, "/broker/kind': value must be one of"),
+        ({"broker__kind": "rabbitmq"}, "/broker/rabbitmq/existingSecret'"),  # its URL only from a Secret
     ],
 )
 def test_wrong_values_fail_the_schema_naming_the_value(changes: dict[str, Any], expected: str) -> None:

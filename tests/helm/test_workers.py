@@ -104,6 +104,31 @@ def test_without_keda_each_pool_gets_an_hpa(case: str) -> None:
         assert "replicas" not in deployment["spec"]
 
 
+def test_with_rabbitmq_every_pod_reads_the_broker_url_from_its_secret_and_keda_scales_on_its_queues() -> None:
+    r = rendered_case("rabbitmq")
+    ref = {"name": "rabbitmq-broker", "key": "url"}
+    for deployment in r.of_kind("Deployment"):
+        for container in containers(deployment):
+            env = env_of(container)
+            if "ECO2_REDIS_URL" in env:  # Redis keeps streams, results and sessions; the queues are AMQP
+                assert env["ECO2_BROKER_URL"]["valueFrom"]["secretKeyRef"] == ref
+    exporter = r.get("Deployment", "eco2-celery-exporter")
+    assert "--broker-url=$(ECO2_BROKER_URL)" in next(containers(exporter))["args"]
+    auth = r.get("TriggerAuthentication", "eco2-rabbitmq")
+    assert auth["spec"]["secretTargetRef"] == [{"parameter": "host", **ref}]
+    assert [a["metadata"]["name"] for a in r.of_kind("TriggerAuthentication")] == ["eco2-rabbitmq"]
+    for deployment in r.workers():
+        triggers = r.get("ScaledObject", deployment["metadata"]["name"])["spec"]["triggers"]
+        assert [t["metadata"]["queueName"] for t in triggers] == consumed(deployment)
+        for trigger in triggers:
+            assert trigger["type"] == "rabbitmq"
+            assert trigger["metadata"]["mode"] == "QueueLength"
+            assert trigger["authenticationRef"] == {"name": "eco2-rabbitmq"}
+    # The same container settings read with a real AMQP URL choose the AMQP transport options.
+    settings = Settings.from_env({"ECO2_BROKER_URL": "amqp://eco2:pw@rabbitmq:5672/eco2"})
+    assert celery_config(settings)["broker_transport_options"] == {"confirm_publish": True}
+
+
 def test_keda_authenticates_with_the_redis_password_and_ca_from_their_secrets() -> None:
     r = rendered_case("existing-secret")
     auth = r.get("TriggerAuthentication", "eco2-redis")

@@ -15,18 +15,18 @@ from tests.support.exporter import cached_exporter_venv
 
 
 @pytest.fixture(scope="module")
-def worker(module_redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worker]:
+def worker(module_redis_url: str, broker_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worker]:
     """``eco2 worker`` as users start it: every eco2 queue, the default pool (threads, a process per core)."""
-    env = worker_env(module_redis_url, tmp_path_factory.mktemp("state"))
+    env = worker_env(module_redis_url, tmp_path_factory.mktemp("state"), broker_url)
     logs = tmp_path_factory.mktemp("logs") / "worker.log"
     with Worker(env, pool=None, concurrency=None, launcher="eco2", log_path=logs) as running:
         yield running
 
 
 @pytest.fixture(scope="module")
-def backend(module_redis_url: str) -> Iterator[Celery]:
+def backend(broker_url: str) -> Iterator[Celery]:
     """An "existing backend": a bare Celery client that does not import eco2."""
-    app = Celery(broker=module_redis_url)
+    app = Celery(broker=broker_url)
     yield app
     app.close()
 

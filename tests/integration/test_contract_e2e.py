@@ -1,5 +1,5 @@
 """The public contract, end to end: a backend that does not import eco2 enqueues by task name, a gateway
-reads the stream with plain redis-py. Real worker processes, real Redis."""
+reads the stream with plain redis-py. Real worker processes, real Redis; the broker Redis or RabbitMQ."""
 
 from __future__ import annotations
 
@@ -9,11 +9,13 @@ import uuid
 import pytest
 import redis
 from celery import Celery
+from kombu import Connection
 
 from eco2.localrun import Worker
+from tests.conftest import both_brokers
 from tests.support.streams import collect, followed_text, terminal
 
-pytestmark = [pytest.mark.redis, pytest.mark.workers]
+pytestmark = [pytest.mark.redis, pytest.mark.workers, both_brokers]
 
 
 def send(backend: Celery, **kwargs: object) -> str:
@@ -86,3 +88,24 @@ def test_user_location_and_image_are_accepted(worker: Worker, backend: Celery, m
     data = terminal(collect(mclient, job_id))
     assert data["_type"] == "done"
     assert data["subagents"]["vision"] == "not_configured"
+
+
+def test_the_worker_consumes_from_the_configured_broker(
+    worker: Worker, broker_url: str, request: pytest.FixtureRequest
+) -> None:
+    if broker_url.startswith("redis"):
+        assert worker.env["ECO2_BROKER_URL"] == broker_url
+        return
+    # RabbitMQ: the queue is durable (a broker restart keeps accepted jobs) and the worker consumes it.
+    rabbitmq = request.getfixturevalue("rabbitmq")
+    vhost = broker_url.rsplit("/", 1)[1]
+    rows = dict(
+        line.split("\t", 1)[::-1]
+        for line in rabbitmq.ctl("list_queues", "-p", vhost, "--quiet", "--no-table-headers", "durable", "name")
+        .strip()
+        .splitlines()
+    )
+    assert rows["eco2.chat"] == "true"
+    with Connection(broker_url) as conn:
+        _name, _messages, consumers = conn.default_channel.queue_declare("eco2.chat", passive=True)
+    assert consumers >= 1

@@ -18,7 +18,7 @@ from celery import Celery
 
 from eco2.localrun import LocalRedis, Worker, free_port, stop_process
 from tasks.heartbeat import VISIBILITY_TIMEOUT_S
-from tests.conftest import worker_env
+from tests.conftest import both_brokers, worker_env
 from tests.integration.test_metrics_e2e import sample, scrape
 from tests.support.streams import collect, terminal
 
@@ -173,14 +173,22 @@ def steady_model() -> Iterator[str]:
         stop_process(proc, 5)
 
 
+@both_brokers
 def test_chats_of_a_killed_worker_are_answered_whole_soon_after_a_replacement_starts(
-    redis_url: str, tmp_path: Path, steady_model: str
+    redis_url: str, broker_url: str, tmp_path: Path, steady_model: str
 ) -> None:
     env = worker_env(
-        redis_url, tmp_path / "state", ECO2_LLM_PROVIDER="auto", OPENAI_API_KEY="sk-test", OPENAI_BASE_URL=steady_model
+        redis_url,
+        tmp_path / "state",
+        broker_url,
+        ECO2_LLM_PROVIDER="auto",
+        OPENAI_API_KEY="sk-test",
+        OPENAI_BASE_URL=steady_model,
     )
+    # RabbitMQ requeues a dead consumer's messages at once; Redis's come back after the visibility timeout.
+    bound_s = 30 if broker_url.startswith("redis") else 10
     client = redis.Redis.from_url(redis_url)
-    backend = Celery(broker=redis_url)
+    backend = Celery(broker=broker_url)
     one = ["--processes", "1"]
     jobs = [f"killed-{n}-{uuid.uuid4().hex[:6]}" for n in range(6)]
     doomed = Worker(env, pool=None, concurrency=None, launcher="eco2", extra_args=one, log_path=tmp_path / "a.log")
@@ -201,7 +209,7 @@ def test_chats_of_a_killed_worker_are_answered_whole_soon_after_a_replacement_st
         replacement_started = time.monotonic()
         for job_id in jobs:
             entries = collect(client, job_id, timeout_s=40)
-            assert time.monotonic() - replacement_started < 30, f"{job_id} took too long"
+            assert time.monotonic() - replacement_started < bound_s, f"{job_id} took too long"
             assert [e["type"] for e in entries].count("done") == 1, job_id
             if job_id in cut:
                 assert "reset" in [e["type"] for e in entries]  # the answer was written again from its start

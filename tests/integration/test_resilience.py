@@ -17,7 +17,7 @@ from celery import Celery
 from kombu import Connection
 
 from eco2.localrun import Worker
-from tests.conftest import worker_env
+from tests.conftest import both_brokers, worker_env
 from tests.support.streams import collect, followed_text, terminal
 
 pytestmark = [pytest.mark.redis, pytest.mark.workers]
@@ -32,11 +32,12 @@ def db(redis_url: str) -> redis.Redis:
     return redis.Redis.from_url(redis_url)
 
 
+@both_brokers
 def test_one_process_with_one_slot_completes_ten_concurrent_chats(
-    redis_url: str, db: redis.Redis, tmp_path: os.PathLike[str]
+    redis_url: str, broker_url: str, db: redis.Redis, tmp_path: os.PathLike[str]
 ) -> None:
-    env = worker_env(redis_url, tmp_path)
-    backend = Celery(broker=redis_url)
+    env = worker_env(redis_url, tmp_path, broker_url)
+    backend = Celery(broker=broker_url)
     jobs = [new_job() for _ in range(10)]
     with Worker(env, concurrency=1):
         messages = ["페트병 어떻게 버려?", "소파 버리는 법", "안녕", "오늘 날씨", "캔 버리는 법"]
@@ -111,17 +112,18 @@ def _publish_raw(url: str, body: bytes, content_type: str) -> None:
 
 
 @pytest.fixture
-def slow_worker(redis_url: str, tmp_path: os.PathLike[str]) -> Iterator[Worker]:
-    env = worker_env(redis_url, tmp_path, ECO2_TEST_ANSWER_PIECES="60", ECO2_TEST_ANSWER_DELAY_S="0.05")
+def slow_worker(redis_url: str, broker_url: str, tmp_path: os.PathLike[str]) -> Iterator[Worker]:
+    env = worker_env(redis_url, tmp_path, broker_url, ECO2_TEST_ANSWER_PIECES="60", ECO2_TEST_ANSWER_DELAY_S="0.05")
     with Worker(env, app="tests.support.fault_app", concurrency=1) as worker:
         yield worker
 
 
+@both_brokers
 def test_killing_the_process_writing_an_answer_still_ends_with_one_done(
-    slow_worker: Worker, redis_url: str, db: redis.Redis
+    slow_worker: Worker, broker_url: str, db: redis.Redis
 ) -> None:
     job_id = new_job()
-    Celery(broker=redis_url).send_task(
+    Celery(broker=broker_url).send_task(
         "eco2.chat.process", kwargs={"job_id": job_id, "message": "페트병 어떻게 버려?"}, queue="eco2.chat"
     )
     deadline = time.monotonic() + 30

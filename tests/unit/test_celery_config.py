@@ -131,3 +131,20 @@ def test_a_slot_is_a_thread_by_default_and_the_pool_is_configurable(conf: dict[s
 def test_a_new_pool_process_has_time_to_build_its_container_on_a_busy_host(conf: dict[str, object]) -> None:
     # ~1.5 s of CPU each; twelve starting together on two cores need ~9 s: Celery's default 4 s killed them.
     assert conf["worker_proc_alive_timeout"] >= 30  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("url", ["amqp://u:p@rabbit:5672/eco2", "pyamqp://rabbit//", "amqps://rabbit//"])
+def test_an_amqp_broker_confirms_publishes_and_keeps_no_visibility_timeout(url: str) -> None:
+    settings = Settings.from_env({"ECO2_REDIS_URL": "redis://r:6379/3", "ECO2_BROKER_URL": url})
+    assert not settings.broker_is_redis
+    conf = celery_config(settings)
+    assert conf["broker_url"] == url
+    assert conf["result_backend"] == "redis://r:6379/3"  # results and streams stay in Redis
+    assert conf["broker_transport_options"] == {"confirm_publish": True}
+    assert all(q.durable for q in conf["task_queues"])  # type: ignore[attr-defined]
+
+
+def test_a_broker_eco2_is_not_tested_on_is_refused_without_echoing_its_url() -> None:
+    with pytest.raises(ConfigError, match="ECO2_BROKER_URL") as raised:
+        Settings.from_env({"ECO2_BROKER_URL": "sqs://AKIA:secret@queue"})
+    assert "secret" not in str(raised.value)

@@ -77,6 +77,22 @@ def test_configured_upstreams_are_probed_and_unconfigured_ones_are_not(redis_url
     assert not healthy(list(checks.values()))
 
 
+def test_a_rabbitmq_broker_gets_its_own_row_and_a_dead_one_fails(
+    redis_url: str, http_server: str, request: pytest.FixtureRequest
+) -> None:
+    checks = {c.name: c for c in run_checks(Settings.from_env(env(redis_url, http_server)), timeout_s=1)}
+    assert not checks["rabbitmq"].configured  # the Redis broker: no AMQP row to probe
+    amqp = request.getfixturevalue("rabbitmq").url
+    settings = Settings.from_env(env(redis_url, http_server, ECO2_BROKER_URL=amqp))
+    checks = {c.name: c for c in run_checks(settings, timeout_s=2)}
+    assert checks["rabbitmq"].configured
+    assert checks["rabbitmq"].reachable is True
+    assert checks["redis"].reachable is True
+    dead = f"amqp://guest:guest@127.0.0.1:{free_port()}//"
+    checks = {c.name: c for c in run_checks(Settings.from_env(env(redis_url, http_server, ECO2_BROKER_URL=dead)), 1)}
+    assert checks["rabbitmq"].reachable is False
+
+
 def test_an_open_breaker_is_shown_and_fails_the_check(redis_url: str, http_server: str) -> None:
     breakers = Breakers(redis_client=redis.Redis.from_url(redis_url), fail_max=1, namespace="eco2")
 

@@ -143,7 +143,7 @@ broker (kombu), its result backend and redis-py all read.
 {{- if $query }}?{{ join "&" $query }}{{ end }}
 {{- end }}
 
-{{/* The env entries that reach Redis: used by every eco2 container. */}}
+{{/* The env entries that reach Redis and the broker: used by every eco2 container and the exporter. */}}
 {{- define "eco2.redisEnv" -}}
 {{- if .Values.redis.auth.enabled }}
 - name: ECO2_REDIS_PASSWORD
@@ -153,6 +153,18 @@ broker (kombu), its result backend and redis-py all read.
 {{- end }}
 - name: ECO2_REDIS_URL
   value: {{ include "eco2.redisUrl" . | quote }}
+{{- if eq .Values.broker.kind "rabbitmq" }}
+- name: ECO2_BROKER_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.broker.rabbitmq.existingSecret }}
+      key: {{ .Values.broker.rabbitmq.existingSecretKey }}
+{{- end }}
+{{- end }}
+
+{{/* The broker URL as a reference Kubernetes expands from the env entries above (never a credential). */}}
+{{- define "eco2.brokerUrlRef" -}}
+{{- if eq .Values.broker.kind "rabbitmq" }}$(ECO2_BROKER_URL){{ else }}$(ECO2_REDIS_URL){{ end }}
 {{- end }}
 
 {{/* API keys as optional secretKeyRefs: a key missing from an existing Secret leaves its feature off. */}}

@@ -16,6 +16,11 @@ Included once, from configmap.yaml.
 {{- $names = append $names .name }}
 {{- end }}
 
+{{- /* A RabbitMQ broker's URL holds its password, so it only ever comes from a Secret. */}}
+{{- if and (eq $v.broker.kind "rabbitmq") (not $v.broker.rabbitmq.existingSecret) }}
+{{- fail "eco2: broker.kind is rabbitmq but broker.rabbitmq.existingSecret is empty. Create a Secret holding the AMQP URL (amqp://user:password@host:5672/vhost) and name it there." }}
+{{- end }}
+
 {{- /* Every queue of the subagent registry needs a consumer, or its tasks wait forever. */}}
 {{- if not $v.workers.allowUnconsumedQueues }}
 {{- $consumed := splitList "," (include "eco2.consumedQueues" .) }}
