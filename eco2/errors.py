@@ -47,6 +47,11 @@ class JobFinishedError(StreamError):
     """The job already has its terminal event; later writes are refused so it stays the last one."""
 
 
+class JobEndedError(Eco2Error):
+    """The job ended while this step ran (cancelled, or by its deadline): stop, close the model's stream,
+    and write nothing more. Raised by the answer loop once its writer learns the job has its terminal event."""
+
+
 class ContinuationEarlyError(Eco2Error):
     """A round's results arrived before the checkpoint that awaits them was saved: retry in a moment.
 

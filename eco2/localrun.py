@@ -19,6 +19,7 @@ from pathlib import Path
 from types import TracebackType
 
 import redis
+import requests
 
 
 def free_port() -> int:
@@ -315,4 +316,42 @@ class Worker:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        self.stop()
+
+
+class GatewayServer:
+    """``eco2 gateway`` as a subprocess on a free port, ready (``/healthz`` answers) when this returns."""
+
+    def __init__(self, env: Mapping[str, str], log_path: Path | None = None, ready_timeout_s: float = 30) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path or Path(tempfile.mkstemp(prefix="eco2-gateway-", suffix=".log")[1])
+        self._log = self.log_path.open("ab")
+        cmd = [sys.executable, "-m", "eco2.cli.main", "gateway", "--port", str(self.port)]
+        self.proc = subprocess.Popen(cmd, env={**os.environ, **env}, stdout=self._log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + ready_timeout_s
+        while True:
+            if self.proc.poll() is not None:
+                self.stop()
+                raise RuntimeError(f"the gateway exited early; see {self.log_path}")
+            try:
+                if requests.get(f"{self.url}/healthz", timeout=1).ok:
+                    return
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"the gateway did not start; see {self.log_path}")
+            time.sleep(0.1)
+
+    def stop(self) -> int | None:
+        """SIGTERM (uvicorn's graceful shutdown), then SIGKILL if it hangs."""
+        code = stop_process(self.proc, 15)
+        self._log.close()
+        return code
+
+    def __enter__(self) -> GatewayServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
         self.stop()

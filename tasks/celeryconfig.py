@@ -10,12 +10,18 @@ from typing import Any
 from kombu.entity import Queue as KombuQueue
 
 from eco2.config import Settings
-from eco2.dispatch.celery_canvas import TASK_CLOSE_TRACE, TASK_CONTINUE, TASK_PROCESS, TASK_ROUND_FAILED
+from eco2.dispatch.celery_canvas import (
+    TASK_CANCEL,
+    TASK_CLOSE_TRACE,
+    TASK_CONTINUE,
+    TASK_PROCESS,
+    TASK_ROUND_FAILED,
+)
 from eco2.errors import ConfigError
 from eco2.subagents.registry import ALL_QUEUES, HARD_LIMIT_GRACE_S, REGISTRY, Queue
 from tasks.heartbeat import HEARTBEAT_S, RESTORE_INTERVAL_S, VISIBILITY_TIMEOUT_S
 
-CHAT_TASKS = (TASK_PROCESS, TASK_CONTINUE, TASK_ROUND_FAILED, TASK_CLOSE_TRACE)
+CHAT_TASKS = (TASK_PROCESS, TASK_CONTINUE, TASK_ROUND_FAILED, TASK_CLOSE_TRACE, TASK_CANCEL)
 RESULT_VISIBILITY_TIMEOUT_S = 3600
 RESULT_EXPIRES_S = 3600
 PROC_ALIVE_TIMEOUT_S = 60.0

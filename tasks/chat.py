@@ -8,7 +8,13 @@ from typing import Any
 
 from celery import Task
 
-from eco2.dispatch.celery_canvas import TASK_CLOSE_TRACE, TASK_CONTINUE, TASK_PROCESS, TASK_ROUND_FAILED
+from eco2.dispatch.celery_canvas import (
+    TASK_CANCEL,
+    TASK_CLOSE_TRACE,
+    TASK_CONTINUE,
+    TASK_PROCESS,
+    TASK_ROUND_FAILED,
+)
 from eco2.errors import ContinuationEarlyError, StreamError
 from eco2.ports.dispatch import JobRef
 from eco2.subagents.registry import Queue
@@ -78,10 +84,8 @@ def continue_job(
     """Round callback: resume the graph with one round's subagent results (a chord's list, or the one
     result of a single linked subagent) and the results that needed no task."""
     answered = [*(results if isinstance(results, list) else [results]), *(ready or [])]
-    delivery = self.request.delivery_info or {}
-    first = not (self.request.retries or delivery.get("redelivered"))
     ref = JobRef.from_dict(job)
-    return retry_if_early(self, lambda: container().service.resume(ref, round_no, answered, first_delivery=first))
+    return retry_if_early(self, lambda: container().service.resume(ref, round_no, answered))
 
 
 @chat_task(TASK_ROUND_FAILED)
@@ -105,3 +109,9 @@ def round_failed(
 def close_trace(self: Task[Any, str], *, job: dict[str, Any], outcome: str, error: str = "") -> str:
     """End the root run of a job the deadline sweeper ended (the worker's main process has no tracer)."""
     return container().service.close_trace(JobRef.from_dict(job), outcome, error)
+
+
+@chat_task(TASK_CANCEL)
+def cancel(self: Task[Any, str], *, job_id: Any) -> str:
+    """Public (``eco2.chat.cancel`` on ``eco2.chat``, kwarg ``job_id``): end a queued or running job."""
+    return container().service.cancel(job_id)

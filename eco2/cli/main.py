@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from eco2 import logredact
-from eco2.cli import character_server, chat, demo, doctor, exporter, prices, small, worker
+from eco2.cli import character_server, chat, demo, doctor, exporter, gateway, prices, small, worker
 from eco2.errors import ConfigError
 
 
@@ -23,6 +23,7 @@ def parser() -> argparse.ArgumentParser:
     exporter.add_parser(sub)
     doctor.add_parser(sub)
     character_server.add_parser(sub)
+    gateway.add_parser(sub)
     prices.add_parser(sub)
     worker.add_parser(sub)
     return p

@@ -21,6 +21,8 @@ TASK_PROCESS = "eco2.chat.process"
 TASK_CONTINUE = "eco2.chat.continue"
 TASK_ROUND_FAILED = "eco2.chat.round_failed"
 TASK_CLOSE_TRACE = "eco2.chat.close_trace"
+TASK_CANCEL = "eco2.chat.cancel"
+"""Public (docs/contract.md): end a queued or running job with an ``error`` of code ``cancelled``."""
 
 
 class CeleryDispatcher:

@@ -59,6 +59,8 @@ class Claim(StrEnum):
     """Another message carries the same ``job_id`` and its job has not ended."""
     FINISHED = "finished"
     """The job has already ended."""
+    CANCELLED = "cancelled"
+    """The job was cancelled (possibly before any worker took it): it has ended, quietly."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,3 +93,5 @@ class JobSnapshot:
     intent: str
     answer: str
     updated_ms: int
+    cancelled: bool = False
+    """The job was cancelled (its terminal event is then an ``error`` of code ``cancelled``)."""

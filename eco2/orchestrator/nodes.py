@@ -20,7 +20,7 @@ from langgraph.types import interrupt
 from eco2.adapters.noop.metrics import NoOpMetricsAdapter
 from eco2.domain.events import StageStatus
 from eco2.domain.subagents import SubagentResult
-from eco2.errors import UpstreamError
+from eco2.errors import JobEndedError, UpstreamError
 from eco2.orchestrator import routing
 from eco2.orchestrator.memory import remember
 from eco2.orchestrator.outcome import outcome_of
@@ -195,6 +195,8 @@ def _stream(
             events.token("answer", piece)
             tracker.record_token()
             first_token()
+        if events.ended:  # cancelled, or its deadline passed: leaving the loop closes the model's stream
+            raise JobEndedError("the job ended while its answer streamed")
     return "".join(parts)
 
 

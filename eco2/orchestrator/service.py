@@ -24,7 +24,7 @@ from eco2.adapters.noop.telemetry import NoOpTelemetryConfig
 from eco2.domain.events import Claim
 from eco2.domain.request import ChatRequest, parse_request, valid_job_id
 from eco2.domain.subagents import ResultStatus, SubagentQuery, SubagentResult
-from eco2.errors import ContinuationEarlyError, ContractError, StreamError
+from eco2.errors import ContinuationEarlyError, ContractError, JobEndedError, StreamError
 from eco2.orchestrator.ending import JobEnding
 from eco2.orchestrator.graph import ChatGraph
 from eco2.orchestrator.nodes import RunContext
@@ -42,9 +42,6 @@ log = logging.getLogger(__name__)
 
 INTERRUPT = "__interrupt__"
 """Key of the interrupts in a graph's output and stream updates (LangGraph's documented spelling)."""
-
-DEADLINE_MARGIN_S = 10.0
-"""How close to its deadline a job's continuation asks whether it ended anyway (clocks of hosts differ)."""
 
 STEP_RUN_NAME = "orchestrator"
 """Run name of each graph invocation (one per task: the start, then every continuation)."""
@@ -109,12 +106,15 @@ class ChatService:
         except ContractError as exc:
             return self._reject(kwargs, exc)
         claim = self._events.claim(request.job_id, message_id or uuid.uuid4().hex)
-        if claim is Claim.FINISHED and request.session_id is not None:
+        if claim in (Claim.FINISHED, Claim.CANCELLED) and request.session_id is not None:
             # A message of a job that ended (redelivered, say) may have been recorded as arriving in its
             # session: drop it there, or the jobs behind it would wait for it.
             promoted = self._sessions.forget(request.session_id, request.job_id, self.ending.lease_s)
             if promoted is not None:
                 self.ending.promote(promoted)
+        if claim is Claim.CANCELLED:
+            log.info("job %s was cancelled before it started", request.job_id)
+            return "cancelled"
         if claim is not Claim.CLAIMED:
             reason = "already finished" if claim is Claim.FINISHED else "belongs to a job that is still running"
             return self._reject(kwargs, ContractError("duplicate_job_id", f"this job_id {reason}"))
@@ -151,18 +151,35 @@ class ChatService:
                 return admission
             time.sleep(SEQ_POLL_S)
 
-    def resume(
-        self, job: JobRef, round_no: int, results: Sequence[Mapping[str, Any]], first_delivery: bool = False
-    ) -> str:
+    def cancel(self, job_id: Any) -> str:
+        """End a job with an ``error`` of code ``cancelled`` (docs/contract.md, "Cancelling a job").
+
+        Only the terminal event is written here: the job's running step finds it on its next write and
+        stops (closing the model's stream), a continuation finds the job ended before any model call, and a
+        message not yet taken finds it cancelled; each releases the session as it stops.
+        """
+        valid = valid_job_id(job_id)
+        if valid is None:
+            self._events.reject("invalid_job_id", "eco2.chat.cancel needs a valid job_id", None)
+            return "rejected"
+        outcome = self._events.cancel(valid)
+        log.info("cancel of job %s: %s", valid, outcome)
+        if outcome == "cancelled":
+            self._metrics.track_error("unknown", "cancelled")
+        return outcome
+
+    def resume(self, job: JobRef, round_no: int, results: Sequence[Mapping[str, Any]]) -> str:
         """Continue the graph with one round's results (chord callback).
 
         Raises ``ContinuationEarlyError`` when the checkpoint awaiting this round is not saved yet (the
         round was sent just before it, see ``_run``) and the job is still running: the task retries.
         """
-        if self._may_have_ended(job, first_delivery) and self.ending.finished(job.job_id):
-            # Checked first: a continuation redelivered after its job ended (by its deadline, say) finds the
-            # checkpoint still waiting for this round, and must not call the model for a job nobody reads.
+        if self.ending.finished(job.job_id):
+            # Checked first: a continuation of a job that ended (cancelled while its subagents ran, or
+            # redelivered after its deadline) finds the checkpoint still waiting for this round, and must not
+            # call the model for a job nobody reads.
             log.info("continuation for round %s of job %s came after the job ended; ignored", round_no, job.job_id)
+            self._ended_elsewhere(job, None)
             return "stale"
         events = self._open_events(job)
         state = self._graph.get_state(self._config(job))
@@ -182,12 +199,6 @@ class ChatService:
             return self._run(job, events, None, primary_intent(values))
         log.info("continuation for round %s of job %s does not match the graph; ignored", round_no, job.job_id)
         return "stale"
-
-    def _may_have_ended(self, job: JobRef, first_delivery: bool) -> bool:
-        """Whether the job can have ended before this continuation: only by its deadline (its own steps end
-        it otherwise), so a round's first delivery well within the deadline need not ask Redis (one round
-        trip less on every chat's path). A redelivered or retried continuation always asks."""
-        return not first_delivery or job.elapsed_s() >= self._limits.job_timeout_s - DEADLINE_MARGIN_S
 
     def round_failed(
         self,
@@ -246,29 +257,13 @@ class ChatService:
         config = self._config(job, intent)
         if self._telemetry.is_enabled():
             config["run_name"] = STEP_RUN_NAME  # the root run, not each step, is ``chat:{job_id}``
-        state: dict[str, Any] = {}
-        pending: dict[str, Any] | None = None
         try:
-            with self._telemetry.within(job.root_run):
-                for part in self._graph.stream(
-                    graph_input,
-                    config,
-                    context=RunContext(events=events),
-                    durability="exit",
-                    stream_mode=["updates", "values"],
-                ):
-                    mode, chunk = cast(tuple[str, dict[str, Any]], part)
-                    if mode == "values":
-                        state = chunk
-                    elif INTERRUPT in chunk:
-                        pending = chunk[INTERRUPT][0].value
-                        if not self._dispatcher.continues_before_return:
-                            # Send the round now, before LangGraph saves the checkpoint: that write then
-                            # overlaps the subagents (a continuation that overtakes it is retried, see
-                            # ``resume``).
-                            self._dispatch(job, events, state, pending)
+            state, pending = self._drive(job, events, graph_input, config)
         except StreamError:
             raise  # transient: the task layer retries, the stream stays consistent
+        except JobEndedError:
+            # Cancelled (or timed out) while it ran: whoever ended it wrote the terminal event.
+            return self._ended_elsewhere(job, intent)
         except self._timeout_errors:
             self._retire(job)
             if self.ending.fail(job, events, "timeout", "a pipeline step ran over its time limit"):
@@ -285,6 +280,31 @@ class ChatService:
         if self._dispatcher.continues_before_return:
             self._dispatch(job, events, state, pending)  # its continuation needs the saved checkpoint
         return "dispatched"
+
+    def _drive(
+        self, job: JobRef, events: JobEventsPort, graph_input: Any, config: RunnableConfig
+    ) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """Run the graph until it ends or pauses: its last state and the round it paused for, if any."""
+        state: dict[str, Any] = {}
+        pending: dict[str, Any] | None = None
+        with self._telemetry.within(job.root_run):
+            for part in self._graph.stream(
+                graph_input,
+                config,
+                context=RunContext(events=events),
+                durability="exit",
+                stream_mode=["updates", "values"],
+            ):
+                mode, chunk = cast(tuple[str, dict[str, Any]], part)
+                if mode == "values":
+                    state = chunk
+                elif INTERRUPT in chunk:
+                    pending = chunk[INTERRUPT][0].value
+                    if not self._dispatcher.continues_before_return:
+                        # Send the round now, before LangGraph saves the checkpoint: that write then overlaps
+                        # the subagents (a continuation that overtakes it is retried, see ``resume``).
+                        self._dispatch(job, events, state, pending)
+        return state, pending
 
     def _dispatch(self, job: JobRef, events: JobEventsPort, state: Mapping[str, Any], pending: Any) -> None:
         """Send the round the graph paused for.
@@ -330,6 +350,17 @@ class ChatService:
         self.ending.end(job, True)
         self._end_trace(job, outcome.status, outcome.intent)
         return "done"
+
+    def _ended_elsewhere(self, job: JobRef, intent: str | None) -> str:
+        """The job was ended by someone else (a cancel, the deadline sweeper) while this step ran or
+        waited: release its deadline and session (idempotent), trim its graph, close its trace."""
+        log.info("job %s ended elsewhere (cancelled or timed out); its step stops", job.job_id)
+        self._retire(job)
+        self.ending.end(job, wrote_terminal=False)
+        snapshot = self._events.snapshot(job.job_id)
+        if snapshot is not None and snapshot.cancelled:  # a timeout's trace is closed by the sweeper
+            self._end_trace(job, "cancelled", intent, "cancelled: the chat was cancelled")
+        return "ended"
 
     def _retire(self, job: JobRef) -> None:
         """The job's graph will not be resumed: trim its checkpoints (see ``CheckpointRetention``)."""

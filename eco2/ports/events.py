@@ -64,6 +64,12 @@ class JobEventsPort(Protocol):
         """Flush and release resources; the job may still go on in another task."""
         ...
 
+    @property
+    def ended(self) -> bool:
+        """Whether a write found the job already ended by someone else (a cancel, its deadline): the caller
+        stops producing events for it. Known from the replies of this writer's writes, so it costs nothing."""
+        ...
+
     def withdraw(self) -> bool:
         """Drop what is buffered if this writer has written nothing yet; ``True`` when dropped.
 
@@ -78,6 +84,12 @@ class EventStreamPort(Protocol):
 
     def open(self, job_id: str, traceparent: str | None = None) -> JobEventsPort:
         """A writer for ``job_id``; ``traceparent`` is carried on every event when tracing is on."""
+        ...
+
+    def cancel(self, job_id: str) -> str:
+        """End the job with an ``error`` event of code ``cancelled`` unless it has ended: ``"cancelled"``, or
+        ``"finished"`` when it had. Works before any worker took the job (its message then finds it ended)
+        and while it runs (its writer's next write finds it ended, see ``JobEventsPort.ended``)."""
         ...
 
     def snapshot(self, job_id: str) -> JobSnapshot | None:

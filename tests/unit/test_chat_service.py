@@ -238,9 +238,11 @@ def test_a_continuation_of_a_job_that_already_ended_never_calls_the_model() -> N
     assert service.expire(job) == "expired"  # its deadline passed while the round was lost
     waste = {"name": "waste_rag", "status": "ok", "summary": "규칙"}
     assert service.resume(job, 1, [waste]) == "stale"  # e.g. the round's message, redelivered late
-    # A first delivery asks too once the job is near or past its deadline (the only way it can have ended).
-    overdue = dataclasses.replace(job, accepted_at=time.time() - 200)
-    assert service.resume(overdue, 1, [waste], first_delivery=True) == "stale"
+    # A round's first delivery well within the deadline asks too: the job may have been cancelled meanwhile.
+    service.accept((), {"job_id": "cancelled", "message": "페트병"})
+    assert service.cancel("cancelled") == "cancelled"
+    fresh = dataclasses.replace(JobRef("cancelled", "job:cancelled"), accepted_at=time.time())
+    assert service.resume(fresh, 1, [waste]) == "stale"
     assert writer.inputs == []
 
 

@@ -13,7 +13,7 @@ import redis
 
 from eco2.adapters.memory.events import MemoryEvents
 from eco2.adapters.redis_streams import RedisStreamsEvents
-from eco2.domain.events import JobStatus, StageStatus
+from eco2.domain.events import Claim, JobStatus, StageStatus
 from eco2.ports.events import EventStreamPort
 
 pytestmark = pytest.mark.redis
@@ -345,3 +345,36 @@ def test_a_job_id_is_claimed_by_one_message_at_a_time(streams: EventStreamPort) 
     assert streams.open("cl").done({"intent": "general"})
     assert streams.claim("cl", "message-c") is Claim.FINISHED
     assert streams.claim("cl", "message-d") is Claim.FINISHED
+
+
+def test_a_cancel_ends_the_job_and_its_running_writer_learns_it(streams: EventStreamPort) -> None:
+    writer = streams.open("c1")
+    writer.stage("intent", StageStatus.STARTED)
+    writer.token("answer", "반")
+    writer.flush()
+    assert not writer.ended
+    assert streams.cancel("c1") == "cancelled"
+    writer.token("answer", "쯤")
+    writer.flush()  # the job's own next write finds it ended: it stops instead of streaming on
+    assert writer.ended
+    assert not writer.done({"answer": "반쯤"})
+    entries = _all(streams, "c1")
+    assert entries[-1]["type"] == "error"
+    assert json.loads(entries[-1]["data"])["code"] == "cancelled"
+    assert [e["type"] for e in entries].count("error") == 1
+    snapshot = streams.snapshot("c1")
+    assert snapshot is not None
+    assert snapshot.cancelled
+    assert streams.cancel("c1") == "finished"  # a second cancel changes nothing
+
+
+def test_a_job_cancelled_before_its_message_is_taken_claims_as_cancelled(streams: EventStreamPort) -> None:
+    assert streams.cancel("c2") == "cancelled"
+    assert streams.claim("c2", "message-1") is Claim.CANCELLED
+    done = streams.open("c3")
+    done.done({"answer": "끝"})
+    assert streams.cancel("c3") == "finished"
+    assert streams.claim("c3", "message-2") is Claim.FINISHED
+    snapshot = streams.snapshot("c3")
+    assert snapshot is not None
+    assert not snapshot.cancelled

@@ -159,3 +159,13 @@ def test_jobs_without_a_seq_keep_arrival_order_and_are_never_held(queue: Session
     assert queue.admit("s", "x", kw("x"), 60).run_now
     assert not queue.admit("s", "y", kw("y"), 60, seq=7).run_now
     assert queue.release("s", "x", 60) == kw("y")
+
+
+def test_a_promoted_job_that_will_never_run_passes_the_session_on(queue: SessionQueuePort) -> None:
+    # b was handed the session when a ended, but its message found b already ended (cancelled): c goes next.
+    assert queue.admit("s", "a", kw("a"), 60).run_now
+    assert not queue.admit("s", "b", kw("b"), 60).run_now
+    assert not queue.admit("s", "c", kw("c"), 60).run_now
+    assert queue.release("s", "a", 60) == kw("b")
+    assert queue.forget("s", "b", 60) == kw("c")
+    assert queue.admit("s", "c", kw("c"), 60).run_now

@@ -26,6 +26,7 @@ class _Job:
     answer: str = ""
     updated_ms: int = 0
     message: str | None = None
+    cancelled: bool = False
 
 
 class MemoryJobEvents:
@@ -80,6 +81,11 @@ class MemoryJobEvents:
 
     def close(self) -> None:
         """Nothing to release."""
+
+    @property
+    def ended(self) -> bool:
+        """Whether the job has its terminal event."""
+        return self._owner.status(self._job_id) in (JobStatus.DONE, JobStatus.ERROR)
 
     def withdraw(self) -> bool:
         """Every event is written at once: nothing is ever buffered to withdraw."""
@@ -145,7 +151,7 @@ class MemoryEvents:
             job = self._jobs.get(job_id)
             if job is None:
                 return None
-            return JobSnapshot(job.status, job.seq, job.intent, job.answer, job.updated_ms)
+            return JobSnapshot(job.status, job.seq, job.intent, job.answer, job.updated_ms, job.cancelled)
 
     def status(self, job_id: str) -> JobStatus | None:
         """The job's status."""
@@ -161,11 +167,20 @@ class MemoryEvents:
         with self._cond:
             job = self._jobs.setdefault(job_id, _Job())
             if job.status in (JobStatus.DONE, JobStatus.ERROR):
-                return Claim.FINISHED
+                return Claim.CANCELLED if job.cancelled else Claim.FINISHED
             if job.message not in (None, message_id) and not take_over:
                 return Claim.IN_USE
             job.message = message_id
             return Claim.CLAIMED
+
+    def cancel(self, job_id: str) -> str:
+        """End the job with a ``cancelled`` error unless it has ended."""
+        with self._cond:
+            job = self._jobs.setdefault(job_id, _Job())
+            if job.status in (JobStatus.DONE, JobStatus.ERROR):
+                return "finished"
+            job.cancelled = True
+            return "cancelled" if self.open(job_id).error("cancelled", "the chat was cancelled") else "finished"
 
     def mark_queued(self, job_id: str) -> None:
         """Mark a job as waiting."""

@@ -128,6 +128,8 @@ class MemorySessionQueue:
             if job_id in session.order:
                 session.order.remove(job_id)
             self._drop(session, job_id)
+            if session.active is not None and session.active[0] == job_id:
+                session.active = None  # promoted, but it will never run: pass the session on
             return self._promote(session, lease_s) if session.active is None else None
 
     def _promote(self, session: _Session, lease_s: float) -> Mapping[str, Any] | None:

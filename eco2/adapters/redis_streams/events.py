@@ -35,7 +35,10 @@ from eco2.ports.events import WriteObserver
 _SCRIPT = resources.files("eco2.adapters.redis_streams").joinpath("emit.lua").read_text("utf-8")
 _CLAIM = """
 local status = redis.call('HGET', KEYS[1], 'status')
-if status == 'done' or status == 'error' then return 2 end
+if status == 'done' or status == 'error' then
+  if redis.call('HEXISTS', KEYS[1], 'cancelled') == 1 then return 3 end
+  return 2
+end
 local holder = redis.call('HGET', KEYS[1], 'message')
 if holder and holder ~= ARGV[1] and ARGV[2] ~= '1' then return 1 end
 redis.call('HSET', KEYS[1], 'message', ARGV[1])
@@ -132,6 +135,11 @@ class RedisJobEvents:
     def close(self) -> None:
         """Flush what is buffered."""
         self.flush()
+
+    @property
+    def ended(self) -> bool:
+        """Whether a write of this writer found the job ended (by its own terminal event or another's)."""
+        return self._finished
 
     def withdraw(self) -> bool:
         """Drop the buffered events if none of this writer's batches has gone out (or failed to)."""
@@ -376,6 +384,7 @@ class RedisStreamsEvents:
             intent=fields.get("intent", ""),
             answer=fields.get("answer", ""),
             updated_ms=int(fields.get("updated_ms", "0")),
+            cancelled=fields.get("cancelled") == "1",
         )
 
     def status(self, job_id: str) -> JobStatus | None:
@@ -408,7 +417,24 @@ class RedisStreamsEvents:
             code = self._claim(keys=[keys.snapshot], args=[message_id, int(take_over), self.running_ttl_s])
         except redis.RedisError as exc:
             raise StreamError(f"claiming job {job_id} failed: {type(exc).__name__}") from exc
-        return (Claim.CLAIMED, Claim.IN_USE, Claim.FINISHED)[int(code)]
+        return (Claim.CLAIMED, Claim.IN_USE, Claim.FINISHED, Claim.CANCELLED)[int(code)]
+
+    def cancel(self, job_id: str) -> str:
+        """Mark the job cancelled, then write its ``cancelled`` error (the emit script refuses it if the job
+        has ended meanwhile)."""
+        if self.status(job_id) in (JobStatus.DONE, JobStatus.ERROR):
+            return "finished"
+        keys = StreamKeys.for_job(self.prefix, job_id)
+        try:
+            # First: a message of the job that claims it after the error finds it cancelled, not reused.
+            self.client.hset(keys.snapshot, "cancelled", "1")
+        except redis.RedisError as exc:
+            raise StreamError(f"cancelling job {job_id} failed: {type(exc).__name__}") from exc
+        writer = self.open(job_id)
+        try:
+            return "cancelled" if writer.error("cancelled", "the chat was cancelled") else "finished"
+        finally:
+            writer.close()
 
     def mark_queued(self, job_id: str) -> None:
         """Mark a job as waiting behind its session (only when it has not started writing)."""

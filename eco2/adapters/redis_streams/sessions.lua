@@ -75,7 +75,12 @@ end
 if op == 'forget' then
   redis.call('LREM', KEYS[2], 0, job)
   drop(job)
-  if redis.call('GET', KEYS[1]) then return '' end
+  local holder = redis.call('GET', KEYS[1])
+  if holder == job then
+    redis.call('DEL', KEYS[1])  -- it was handed the session (promoted) but will never run: pass it on
+  elseif holder then
+    return ''
+  end
   local first, kwargs = head()
   if kwargs then
     activate(first)

@@ -1,0 +1,62 @@
+"""A job's Redis stream as Server-Sent Events: one event per entry, resumable by stream ID."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import redis.asyncio as aredis
+
+from eco2.domain.events import TERMINAL_TYPES, JobStatus, StreamKeys
+
+STREAM_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
+"""A Redis stream ID, as ``Last-Event-ID`` and ``?after=`` carry it."""
+RETRY_MS = 2000
+"""How long a browser's EventSource waits before reconnecting (it then sends Last-Event-ID)."""
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def encode(entry_id: str, fields: Mapping[str, str]) -> bytes:
+    """One SSE event: ``id`` the stream ID, ``event`` the entry's type, ``data`` its fields as JSON."""
+    data = json.dumps(dict(fields), ensure_ascii=False, separators=(",", ":"))
+    return f"id: {entry_id}\nevent: {fields.get('type', 'message')}\ndata: {data}\n\n".encode()
+
+
+async def job_exists(client: aredis.Redis, keys: StreamKeys) -> bool:
+    """Whether anything of the job is in Redis (its snapshot or its stream)."""
+    return bool(await client.exists(keys.snapshot, keys.events))
+
+
+async def events(client: aredis.Redis, keys: StreamKeys, after: str, heartbeat_s: float) -> AsyncIterator[bytes]:
+    """The job's events after ``after``, then ends with its terminal event; a comment while idle.
+
+    A job that has already ended is read with one ``XRANGE`` and the response ends (a client resuming after
+    the terminal event gets nothing more, instead of a connection that never ends).
+    """
+    yield f"retry: {RETRY_MS}\n\n".encode()
+    status = await client.hget(keys.snapshot, "status")
+    if status is not None and _text(status) in (JobStatus.DONE.value, JobStatus.ERROR.value):
+        ended: list[tuple[Any, dict[Any, Any]]] = await client.xrange(keys.events, min=f"({after}", max="+")  # type: ignore[assignment]
+        for entry_id, raw in ended:
+            yield encode(_text(entry_id), {_text(k): _text(v) for k, v in raw.items()})
+        return
+    last = after
+    while True:  # from here on the terminal event arrives through XREAD
+        reply: list[tuple[Any, list[tuple[Any, dict[Any, Any]]]]] | None = await client.xread(
+            {keys.events: last}, count=500, block=int(heartbeat_s * 1000)
+        )  # type: ignore[assignment]  # redis-py's stubs union in the sync client's reply
+        if not reply:
+            yield b": heartbeat\n\n"
+            continue
+        for _stream, entries in reply:
+            for entry_id, raw in entries:
+                last = _text(entry_id)
+                fields = {_text(k): _text(v) for k, v in raw.items()}
+                yield encode(last, fields)
+                if fields.get("type") in TERMINAL_TYPES:
+                    return
