@@ -229,7 +229,11 @@ def bootstrap(
         events,
         dispatcher,
         sessions,
-        ServiceLimits(job_timeout_s=settings.job_timeout_s),
+        ServiceLimits(
+            job_timeout_s=settings.job_timeout_s,
+            history_turns=settings.history_turns,
+            summary_max_chars=settings.summary_max_chars,
+        ),
         timeout_errors,
         metrics,
         telemetry,

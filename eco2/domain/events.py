@@ -63,6 +63,14 @@ class Claim(StrEnum):
     """The job was cancelled (possibly before any worker took it): it has ended, quietly."""
 
 
+CANCEL_MODES = {
+    "cancel": "the chat was cancelled",
+    "interrupt": "a newer message of the session interrupted it",
+    "rollback": "a newer message of the session replaced it",
+}
+"""How a job can be cancelled, with the message of its ``cancelled`` error event."""
+
+
 @dataclass(frozen=True, slots=True)
 class StreamKeys:
     """Redis keys of one job; the naming is part of the public contract."""
@@ -93,5 +101,6 @@ class JobSnapshot:
     intent: str
     answer: str
     updated_ms: int
-    cancelled: bool = False
-    """The job was cancelled (its terminal event is then an ``error`` of code ``cancelled``)."""
+    cancelled: str = ""
+    """How the job was cancelled, if it was: ``cancel``, ``interrupt`` or ``rollback`` (its terminal event
+    is then an ``error`` of code ``cancelled``)."""

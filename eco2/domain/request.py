@@ -22,8 +22,20 @@ MAX_ID_CHARS = 256
 MAX_METADATA_VALUE_CHARS = 1000
 MAX_URL_CHARS = 2048
 ALLOWED_FIELDS = frozenset(
-    {"job_id", "message", "session_id", "session_seq", "user_id", "user_location", "image_url", "metadata"}
+    {
+        "job_id",
+        "message",
+        "session_id",
+        "session_seq",
+        "multitask_strategy",
+        "user_id",
+        "user_location",
+        "image_url",
+        "metadata",
+    }
 )
+MULTITASK_STRATEGIES = ("enqueue", "reject", "interrupt", "rollback")
+"""What a message does when its session is busy (docs/contract.md, "Double-texting")."""
 MAX_SESSION_SEQ = 2**53
 """Largest ``session_seq``: every JSON reader (JavaScript included) holds it exactly."""
 
@@ -46,6 +58,10 @@ class ChatRequest:
     session_seq: int | None = None
     """The message's number in its session, from the producer (1, 2, 3...): the session runs in this order
     even when two workers take its messages at the same instant (docs/contract.md)."""
+    multitask_strategy: str = "enqueue"
+    """``enqueue`` (wait), ``reject`` (end at once with ``session_busy``), ``interrupt`` (cancel the session's
+    running and earlier queued jobs, keeping what they answered in its memory) or ``rollback`` (the same,
+    leaving no trace of them)."""
     user_id: str | None = None
     user_location: GeoPoint | None = None
     image_url: str | None = None
@@ -58,6 +74,8 @@ class ChatRequest:
             out["session_id"] = self.session_id
         if self.session_seq is not None:
             out["session_seq"] = self.session_seq
+        if self.multitask_strategy != "enqueue":
+            out["multitask_strategy"] = self.multitask_strategy
         if self.user_id is not None:
             out["user_id"] = self.user_id
         if self.user_location is not None:
@@ -131,6 +149,12 @@ def _session_seq(value: object, session_id: str | None) -> int | None:
     return value
 
 
+def _strategy(value: object) -> str:
+    if value not in MULTITASK_STRATEGIES:
+        raise ContractError("invalid_multitask_strategy", f"multitask_strategy must be one of {MULTITASK_STRATEGIES}")
+    return str(value)
+
+
 def _image_url(value: object) -> str | None:
     if value is None:
         return None
@@ -183,6 +207,7 @@ def parse_request(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> ChatReque
         message=message,
         session_id=session_id,
         session_seq=_session_seq(kwargs.get("session_seq"), session_id),
+        multitask_strategy=_strategy(kwargs.get("multitask_strategy", "enqueue")),
         user_id=_optional_id(kwargs, "user_id"),
         user_location=_location(kwargs.get("user_location")),
         image_url=_image_url(kwargs.get("image_url")),

@@ -37,10 +37,10 @@ from eco2.subagents.registry import Queue
 
 log = logging.getLogger(__name__)
 
-GATEWAY_FIELDS = frozenset({"message", "session_id", "user_id", "user_location", "image_url", "metadata"})
+GATEWAY_FIELDS = frozenset(
+    {"message", "session_id", "user_id", "user_location", "image_url", "metadata", "multitask_strategy"}
+)
 """What a client may send to ``POST /v1/chats``; the gateway adds ``job_id`` and ``session_seq``."""
-MULTITASK_STRATEGIES = ("enqueue",)
-"""What a second message of a busy session may ask for (docs/gateway.md)."""
 SESSION_SEQ_TTL_S = 86400
 """A session's message counter lives as long as the worker's session queue keys (a day idle)."""
 
@@ -123,7 +123,7 @@ class Gateway:
             return body
         job_id = f"gw-{uuid.uuid4().hex}"
         try:
-            request_, kwargs, _strategy = chat_kwargs(body, job_id)
+            request_, kwargs = chat_kwargs(body, job_id)
         except ContractError as exc:
             return error(400, exc.code, exc.message)
         if request_.session_id is not None:
@@ -247,23 +247,20 @@ class Gateway:
         )
 
 
-def chat_kwargs(body: bytes, job_id: str) -> tuple[ChatRequest, dict[str, Any], str]:
-    """The request a ``POST /v1/chats`` body asks for, its task kwargs and its ``multitask_strategy``;
-    raises ``ContractError`` with the contract's code (plus ``invalid_json``) when it is bad."""
+def chat_kwargs(body: bytes, job_id: str) -> tuple[ChatRequest, dict[str, Any]]:
+    """The request a ``POST /v1/chats`` body asks for and its task kwargs; raises ``ContractError`` with the
+    contract's code (plus ``invalid_json``) when it is bad."""
     try:
         fields = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         fields = None
     if not isinstance(fields, dict):
         raise ContractError("invalid_json", "the body must be a JSON object")
-    strategy = fields.pop("multitask_strategy", "enqueue")
-    if strategy not in MULTITASK_STRATEGIES:
-        raise ContractError("invalid_multitask_strategy", f"multitask_strategy must be one of {MULTITASK_STRATEGIES}")
     unknown = sorted(ascii(k)[:64] for k in fields if k not in GATEWAY_FIELDS)
     if unknown:
         raise ContractError("unknown_field", f"unknown field(s): {', '.join(unknown)[:200]}")
     kwargs: dict[str, Any] = {"job_id": job_id, **fields}
-    return parse_request((), kwargs), kwargs, str(strategy)
+    return parse_request((), kwargs), kwargs
 
 
 def _text(value: Any) -> str:

@@ -27,6 +27,7 @@ from eco2.domain.subagents import ResultStatus, SubagentQuery, SubagentResult
 from eco2.errors import ContinuationEarlyError, ContractError, JobEndedError, StreamError
 from eco2.orchestrator.ending import JobEnding
 from eco2.orchestrator.graph import ChatGraph
+from eco2.orchestrator.memory import remember
 from eco2.orchestrator.nodes import RunContext
 from eco2.orchestrator.outcome import outcome_of, primary_intent
 from eco2.orchestrator.state import ChatState, turn_input
@@ -57,6 +58,8 @@ class ServiceLimits:
     """Time bounds of a job."""
 
     job_timeout_s: float = 120.0
+    history_turns: int = 6
+    summary_max_chars: int = 1200
 
 
 class ChatService:
@@ -131,6 +134,8 @@ class ChatService:
             if admission.promoted is not None:
                 self.ending.promote(admission.promoted)
             if not admission.run_now:
+                if request.multitask_strategy != "enqueue":
+                    return self._double_texted(request, request.session_id, admission.ahead)
                 self._events.mark_queued(request.job_id)
                 return "queued"
         self._start(job, request)
@@ -351,6 +356,49 @@ class ChatService:
         self._end_trace(job, outcome.status, outcome.intent)
         return "done"
 
+    def _double_texted(self, request: ChatRequest, session_id: str, ahead: Sequence[str]) -> str:
+        """A message that arrived while its session was busy and asked not to wait (``multitask_strategy``).
+
+        ``reject``: it ends at once with ``session_busy``. ``interrupt``/``rollback``: the jobs ahead of it
+        are cancelled (each stops as a cancel stops it and hands the session on), so it runs next.
+        """
+        if request.multitask_strategy == "reject":
+            self._sessions.forget(session_id, request.job_id, self.ending.lease_s)
+            self._metrics.track_error("unknown", "session_busy")
+            self._events.open(request.job_id).error("session_busy", "another message of this session is running")
+            return "rejected"
+        for job_id in ahead:
+            self._events.cancel(job_id, request.multitask_strategy)
+        self._events.mark_queued(request.job_id)
+        log.info("job %s %ss %d job(s) of its session", request.job_id, request.multitask_strategy, len(ahead))
+        return "queued"
+
+    def _keep_interrupted_turn(self, job: JobRef, how: str) -> None:
+        """An interrupted (or cancelled) turn stays in the session's memory with what it had answered, so
+        the next message can refer to it; a rolled-back turn leaves no trace (nothing to do: memory is
+        written only when a turn completes)."""
+        if how == "rollback" or job.session_id is None:
+            return
+        config = self._config(job)
+        values: ChatState = self._graph.get_state(config).values  # type: ignore[assignment]
+        if values.get("job_id") != job.job_id:
+            return
+        snapshot = self._events.snapshot(job.job_id)
+        partial = snapshot.answer if snapshot is not None else ""
+        turn = {
+            "user": values["request"]["message"],
+            "assistant": f"{partial} (중단됨)".strip(),
+            "intent": primary_intent(values),
+        }
+        turns, summary = remember(
+            values.get("turns", []),
+            values.get("summary", ""),
+            turn,
+            self._limits.history_turns,
+            self._limits.summary_max_chars,
+        )
+        self._graph.update_state(config, {"turns": turns, "summary": summary})
+
     def _ended_elsewhere(self, job: JobRef, intent: str | None) -> str:
         """The job was ended by someone else (a cancel, the deadline sweeper) while this step ran or
         waited: release its deadline and session (idempotent), trim its graph, close its trace."""
@@ -359,7 +407,11 @@ class ChatService:
         self.ending.end(job, wrote_terminal=False)
         snapshot = self._events.snapshot(job.job_id)
         if snapshot is not None and snapshot.cancelled:  # a timeout's trace is closed by the sweeper
-            self._end_trace(job, "cancelled", intent, "cancelled: the chat was cancelled")
+            try:
+                self._keep_interrupted_turn(job, snapshot.cancelled)
+            except Exception:  # memory is a courtesy here: the job has ended either way
+                log.warning("could not remember the interrupted turn of job %s", job.job_id, exc_info=True)
+            self._end_trace(job, "cancelled", intent, f"cancelled: {snapshot.cancelled}")
         return "ended"
 
     def _retire(self, job: JobRef) -> None:

@@ -86,7 +86,7 @@ class EventStreamPort(Protocol):
         """A writer for ``job_id``; ``traceparent`` is carried on every event when tracing is on."""
         ...
 
-    def cancel(self, job_id: str) -> str:
+    def cancel(self, job_id: str, mode: str = "cancel") -> str:
         """End the job with an ``error`` event of code ``cancelled`` unless it has ended: ``"cancelled"``, or
         ``"finished"`` when it had. Works before any worker took the job (its message then finds it ended)
         and while it runs (its writer's next write finds it ended, see ``JobEventsPort.ended``)."""

@@ -14,6 +14,8 @@ class Admission:
     run_now: bool
     promoted: Mapping[str, Any] | None = None
     """Kwargs of a job that was waiting and must be enqueued now (its predecessor vanished)."""
+    ahead: tuple[str, ...] = ()
+    """When the job waits: the jobs before it, the one holding the session first (for ``interrupt``)."""
     held: bool = False
     """The session is idle but a message with a lower ``session_seq`` has not arrived yet (another worker
     took it an instant earlier): ask again shortly, or with ``hold=False`` once waiting is over."""

@@ -150,3 +150,21 @@ def test_a_job_waiting_behind_its_session_is_cancelled_at_once_and_the_session_s
         json.dumps({k.decode(): v.decode() for k, v in f.items()}) for _i, f in client.xrange("eco2:chat:rejected")
     ]
     assert not [r for r in rejected if waiting in r]
+
+
+def test_double_texting_reject_and_interrupt_over_http(stack: tuple[str, Worker], module_redis_url: str) -> None:
+    gateway, _worker = stack
+    client = redis.Redis.from_url(module_redis_url)
+    session = f"dt-{uuid.uuid4().hex[:6]}"
+    first = start(gateway, session_id=session)
+    wait_tokens(client, first, 3)
+    busy = start(gateway, session_id=session, message="캔은?", multitask_strategy="reject")
+    end = terminal(collect(client, busy, timeout_s=5))
+    assert end["code"] == "session_busy"
+    assert client.hget(f"eco2:chat:{first}:snapshot", "status") == b"running"  # the first goes on
+    sent = time.time()
+    newer = start(gateway, session_id=session, message="아니 유리병은?", multitask_strategy="interrupt")
+    first_entries = collect(client, first, timeout_s=10)
+    assert terminal(first_entries)["code"] == "cancelled"
+    assert int(first_entries[-1]["ts"]) / 1000 - sent < 1.0
+    assert terminal(collect(client, newer, timeout_s=30))["_type"] == "done"

@@ -15,6 +15,7 @@ import pytest
 from eco2.adapters.memory.events import MemoryEvents
 from eco2.bootstrap import Container, bootstrap_inline
 from eco2.config import Settings
+from eco2.domain.events import JobStatus
 from eco2.domain.subagents import FailMode, ResultStatus, SubagentResult
 from eco2.errors import PermanentError, RetryableError
 from eco2.ports.dispatch import JobRef
@@ -384,3 +385,57 @@ def test_a_continuation_that_overtakes_the_checkpoint_is_told_to_retry_and_stale
     assert service.resume(job, 1, ok) == "done"  # the retry, once the checkpoint is there
     assert done_data(events, "j")["subagents"] == {"waste_rag": "ok", "weather": "ok"}
     assert service.resume(job, 1, ok) == "stale"  # the job has ended: nothing to wait for
+
+
+class Recording(Parked):
+    """Parked, and records the session jobs it is asked to start (promoted after a predecessor ended)."""
+
+    def __init__(self) -> None:
+        self.started: list[tuple[dict[str, Any], str]] = []
+
+    def enqueue_chat(self, kwargs: Any, message_id: str) -> None:
+        self.started.append((dict(kwargs), message_id))
+
+
+def _busy_session(strategy: str) -> tuple[Any, MemoryEvents, Recording, ListWriter]:
+    """Job ``a`` of session ``s`` holds the session, paused for its round; ``b`` arrives with ``strategy``."""
+    from eco2.orchestrator.service import ChatService
+
+    writer = ListWriter()
+    container, events = build(writer=writer)
+    dispatcher = Recording()
+    service = ChatService(container.graph, events, dispatcher, container.sessions)
+    assert service.accept((), {"job_id": "a", "message": "유리병 버리는 법", "session_id": "s"}) == "started"
+    return service, events, dispatcher, writer
+
+
+def test_a_rejecting_second_message_ends_at_once_and_the_first_goes_on() -> None:
+    service, events, _dispatcher, _writer = _busy_session("reject")
+    kwargs = {"job_id": "b", "message": "캔은?", "session_id": "s", "multitask_strategy": "reject"}
+    assert service.accept((), kwargs) == "rejected"
+    last = entries(events, "b")[-1]
+    assert json.loads(last["data"])["code"] == "session_busy"
+    assert events.status("a") is not JobStatus.ERROR  # untouched
+    waste = {"name": "waste_rag", "status": "ok", "summary": "규칙"}
+    service.resume(JobRef("a", "s", session_id="s"), 1, [waste])
+    assert entries(events, "a")[-1]["type"] == "done"
+
+
+@pytest.mark.parametrize(("strategy", "remembered"), [("interrupt", True), ("rollback", False)])
+def test_an_interrupting_message_cancels_the_running_job_and_runs_next(strategy: str, remembered: bool) -> None:
+    service, events, dispatcher, writer = _busy_session(strategy)
+    kwargs = {"job_id": "b", "message": "아니 캔은?", "session_id": "s", "multitask_strategy": strategy}
+    assert service.accept((), kwargs) == "queued"
+    end = entries(events, "a")[-1]
+    assert json.loads(end["data"])["code"] == "cancelled"
+    # a's round comes back: a stops without calling the model and hands the session to b.
+    waste = {"name": "waste_rag", "status": "ok", "summary": "규칙"}
+    assert service.resume(JobRef("a", "s", session_id="s"), 1, [waste]) == "stale"
+    assert writer.inputs == []
+    assert [k["job_id"] for k, _message in dispatcher.started] == ["b"]
+    promoted, message_id = dispatcher.started[0]
+    assert service.accept((), promoted, message_id=message_id) == "started"
+    service.resume(JobRef("b", "s", session_id="s"), 1, [waste])
+    assert entries(events, "b")[-1]["type"] == "done"
+    history = [turn.user for turn in writer.inputs[-1].history]
+    assert ("유리병 버리는 법" in history) is remembered  # interrupt keeps the turn, rollback leaves no trace

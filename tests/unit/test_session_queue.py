@@ -169,3 +169,9 @@ def test_a_promoted_job_that_will_never_run_passes_the_session_on(queue: Session
     assert queue.release("s", "a", 60) == kw("b")
     assert queue.forget("s", "b", 60) == kw("c")
     assert queue.admit("s", "c", kw("c"), 60).run_now
+
+
+def test_a_waiting_job_is_told_which_jobs_are_ahead_of_it(queue: SessionQueuePort) -> None:
+    assert queue.admit("s", "a", kw("a"), 60).ahead == ()
+    assert queue.admit("s", "b", kw("b"), 60).ahead == ("a",)
+    assert queue.admit("s", "c", kw("c"), 60).ahead == ("a", "b")

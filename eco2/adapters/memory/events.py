@@ -11,7 +11,16 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from eco2.domain.events import TERMINAL_TYPES, Claim, EventType, JobSnapshot, JobStatus, StageStatus, event_json
+from eco2.domain.events import (
+    CANCEL_MODES,
+    TERMINAL_TYPES,
+    Claim,
+    EventType,
+    JobSnapshot,
+    JobStatus,
+    StageStatus,
+    event_json,
+)
 from eco2.ports.events import WriteObserver
 
 Listener = Callable[[str, dict[str, str]], None]
@@ -26,7 +35,7 @@ class _Job:
     answer: str = ""
     updated_ms: int = 0
     message: str | None = None
-    cancelled: bool = False
+    cancelled: str = ""
 
 
 class MemoryJobEvents:
@@ -173,14 +182,14 @@ class MemoryEvents:
             job.message = message_id
             return Claim.CLAIMED
 
-    def cancel(self, job_id: str) -> str:
+    def cancel(self, job_id: str, mode: str = "cancel") -> str:
         """End the job with a ``cancelled`` error unless it has ended."""
         with self._cond:
             job = self._jobs.setdefault(job_id, _Job())
             if job.status in (JobStatus.DONE, JobStatus.ERROR):
                 return "finished"
-            job.cancelled = True
-            return "cancelled" if self.open(job_id).error("cancelled", "the chat was cancelled") else "finished"
+            job.cancelled = mode
+            return "cancelled" if self.open(job_id).error("cancelled", CANCEL_MODES[mode]) else "finished"
 
     def mark_queued(self, job_id: str) -> None:
         """Mark a job as waiting."""

@@ -107,10 +107,15 @@ class MemorySessionQueue:
                 session.waiting[job_id] = dict(kwargs)
                 if first is not None and waiting is not None:
                     self._activate(session, first, lease_s)
-                    return Admission(run_now=False, promoted=waiting)
-                return Admission(run_now=False)
+                    return Admission(run_now=False, promoted=waiting, ahead=self._ahead(session, job_id, first))
+                return Admission(run_now=False, ahead=self._ahead(session, job_id, None))
             session.waiting[job_id] = dict(kwargs)
-            return Admission(run_now=False)
+            return Admission(run_now=False, ahead=self._ahead(session, job_id, session.active[0]))
+
+    @staticmethod
+    def _ahead(session: _Session, job_id: str, holder: str | None) -> tuple[str, ...]:
+        earlier = session.order[: session.order.index(job_id)] if job_id in session.order else session.order
+        return tuple([holder] if holder else []) + tuple(i for i in earlier if i != holder)
 
     def release(self, session_id: str, job_id: str, lease_s: float) -> Mapping[str, Any] | None:
         """Give the session to the next waiting job."""

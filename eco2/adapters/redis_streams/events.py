@@ -20,6 +20,7 @@ import redis
 
 from eco2.adapters.redis_streams.flusher import Flusher, shared_flusher
 from eco2.domain.events import (
+    CANCEL_MODES,
     TERMINAL_TYPES,
     Claim,
     EventType,
@@ -384,7 +385,7 @@ class RedisStreamsEvents:
             intent=fields.get("intent", ""),
             answer=fields.get("answer", ""),
             updated_ms=int(fields.get("updated_ms", "0")),
-            cancelled=fields.get("cancelled") == "1",
+            cancelled=fields.get("cancelled", ""),
         )
 
     def status(self, job_id: str) -> JobStatus | None:
@@ -419,7 +420,7 @@ class RedisStreamsEvents:
             raise StreamError(f"claiming job {job_id} failed: {type(exc).__name__}") from exc
         return (Claim.CLAIMED, Claim.IN_USE, Claim.FINISHED, Claim.CANCELLED)[int(code)]
 
-    def cancel(self, job_id: str) -> str:
+    def cancel(self, job_id: str, mode: str = "cancel") -> str:
         """Mark the job cancelled, then write its ``cancelled`` error (the emit script refuses it if the job
         has ended meanwhile)."""
         if self.status(job_id) in (JobStatus.DONE, JobStatus.ERROR):
@@ -427,12 +428,12 @@ class RedisStreamsEvents:
         keys = StreamKeys.for_job(self.prefix, job_id)
         try:
             # First: a message of the job that claims it after the error finds it cancelled, not reused.
-            self.client.hset(keys.snapshot, "cancelled", "1")
+            self.client.hset(keys.snapshot, "cancelled", mode)
         except redis.RedisError as exc:
             raise StreamError(f"cancelling job {job_id} failed: {type(exc).__name__}") from exc
         writer = self.open(job_id)
         try:
-            return "cancelled" if writer.error("cancelled", "the chat was cancelled") else "finished"
+            return "cancelled" if writer.error("cancelled", CANCEL_MODES[mode]) else "finished"
         finally:
             writer.close()
 

@@ -6,7 +6,7 @@
 -- ARGV: op, job_id, kwargs_json ('' unless admit), lease_ms, ttl_s, seq ('' if none), hold ('1' or '0')
 --   arrived: the consumer received the job's message (called in the order messages leave the queue); a
 --            job with a seq takes its place by seq, before every recorded job with a higher one
---   admit:   returns {run_now (0/1, or 2: held, see below), promoted_kwargs_json or ''}
+--   admit:   returns {run_now (0/1, or 2: held, see below), promoted_kwargs_json or '', ids ahead...}
 --   release: returns the kwargs JSON of the job that now holds the session, or ''
 --   forget:  the job will never run (it had ended already): drop it; returns a job to start, as release
 -- A job registered by its arrival that has not reached admission within lease_ms is given up on (its
@@ -108,6 +108,17 @@ if op == 'release' then
   return ''  -- idle; a job that arrived but is not admitted yet runs when its admission comes
 end
 
+-- The jobs before this one: the holder first, then those earlier in the order (for `interrupt`).
+local function ahead(holder)
+  local out = {}
+  if holder then out[1] = holder end
+  for _, id in ipairs(redis.call('LRANGE', KEYS[2], 0, -1)) do
+    if id == job then break end
+    if id ~= holder then out[#out + 1] = id end
+  end
+  return out
+end
+
 -- admit
 if active == job then
   redis.call('PEXPIRE', KEYS[1], lease)
@@ -127,9 +138,9 @@ if not active then
   redis.call('HSET', KEYS[3], job, payload)
   if kwargs then
     activate(first)  -- waiting behind a holder whose lease expired: it goes first, in its own message
-    return {0, kwargs}
+    return {0, kwargs, unpack(ahead(first))}
   end
-  return {0, ''}
+  return {0, '', unpack(ahead(nil))}
 end
 redis.call('HSET', KEYS[3], job, payload)
-return {0, ''}
+return {0, '', unpack(ahead(active))}

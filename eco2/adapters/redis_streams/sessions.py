@@ -56,10 +56,14 @@ class RedisSessionQueue:
         """Run now, or wait; may hand back a waiting job whose predecessor's lease expired."""
         payload = json.dumps(dict(kwargs), ensure_ascii=False, sort_keys=True)
         args: list[str | int] = ["admit", job_id, payload, int(lease_s * 1000), self._queue_ttl_s, _seq(seq)]
-        run_now, promoted = self._call(session_id, [*args, int(hold)])
+        run_now, promoted, *ahead = self._call(session_id, [*args, int(hold)])
         if run_now == 2:
             return Admission(run_now=False, held=True)
-        return Admission(run_now=bool(run_now), promoted=json.loads(promoted) if promoted else None)
+        return Admission(
+            run_now=bool(run_now),
+            promoted=json.loads(promoted) if promoted else None,
+            ahead=tuple(i.decode() if isinstance(i, bytes) else str(i) for i in ahead),
+        )
 
     def release(self, session_id: str, job_id: str, lease_s: float) -> Mapping[str, Any] | None:
         """Hand the session to the next waiting job."""
