@@ -19,8 +19,13 @@ import asyncio
 import itertools
 import json
 import re
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 MARKER = re.compile(r"<(\d+):(\d+)>")
@@ -187,6 +192,21 @@ async def serve(port: int, pace: Pace) -> None:
     print(f"http://127.0.0.1:{bound}/v1", flush=True)
     async with server:
         await server.serve_forever()
+
+
+@contextmanager
+def running(*flags: str) -> Iterator[str]:
+    """This server as its own process (``flags`` as on its command line); yields its base URL (``.../v1``)."""
+    from eco2.localrun import stop_process
+
+    root = Path(__file__).resolve().parent.parent
+    cmd = [sys.executable, "-m", "bench.paced_model", "--port", "0", *flags]
+    proc = subprocess.Popen(cmd, cwd=root, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        yield proc.stdout.readline().strip()
+    finally:
+        stop_process(proc, 5)
 
 
 def main(argv: list[str] | None = None) -> None:
