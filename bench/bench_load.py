@@ -35,7 +35,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,7 +48,7 @@ from celery import Celery
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.paced_model import MARKER  # noqa: E402
+from bench.paced_model import MARKER, running  # noqa: E402
 from eco2.localrun import LocalRedis, Worker, free_port, stop_process  # noqa: E402
 
 TERMINAL = {b"done", b"error"}
@@ -378,17 +378,9 @@ def report(load: str, floor: dict[str, Any], side: str, eco2: dict[str, Any]) ->
         print(f"error codes: floor {floor['error_codes']} eco2 {eco2['error_codes']}")
 
 
-@contextmanager
-def paced_model(args: argparse.Namespace) -> Iterator[str]:
-    cmd = [sys.executable, "-m", "bench.paced_model", "--port", "0", "--intent-ms", str(args.intent_ms)]
-    cmd += ["--first-token-ms", str(args.first_token_ms), "--token-ms", str(args.token_ms)]
-    cmd += ["--tokens", str(args.tokens)]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None
-        yield proc.stdout.readline().strip()
-    finally:
-        stop_process(proc, 5)
+def paced_model(args: argparse.Namespace) -> AbstractContextManager[str]:
+    flags = ["--intent-ms", str(args.intent_ms), "--first-token-ms", str(args.first_token_ms)]
+    return running(*flags, "--token-ms", str(args.token_ms), "--tokens", str(args.tokens))
 
 
 @contextmanager

@@ -26,13 +26,11 @@ from __future__ import annotations
 
 import argparse
 import pickle
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,7 +43,8 @@ from kombu import Connection
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from eco2.localrun import LocalRabbitMQ, LocalRedis, Worker, free_port, stop_process  # noqa: E402
+from bench.paced_model import running  # noqa: E402
+from eco2.localrun import LocalRabbitMQ, LocalRedis, Worker, free_port  # noqa: E402
 
 TASK = "eco2.chat.process"
 
@@ -137,16 +136,6 @@ def bad_inputs() -> list[dict[str, Any]]:
 
 
 # -- helpers ----------------------------------------------------------------------------------------------
-@contextmanager
-def paced_model(*flags: str) -> Iterator[str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bench.paced_model", "--port", "0", *flags], cwd=ROOT, stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert proc.stdout is not None
-        yield proc.stdout.readline().strip()
-    finally:
-        stop_process(proc, 5)
 
 
 class Brokers:
@@ -287,7 +276,7 @@ def poison(tmp: Path, chats: int, kind: str) -> Row:
 def kill(tmp: Path, chats: int, kind: str) -> Row:
     with (
         LocalRedis() as server,
-        paced_model("--intent-ms", "50", "--first-token-ms", "100", "--token-ms", "50") as model,
+        running("--intent-ms", "50", "--first-token-ms", "100", "--token-ms", "50") as model,
     ):
         broker = BROKERS.url(kind, server)
         env = model_env(server.url, tmp / "state", broker, model)
@@ -324,7 +313,7 @@ def restarted_mid_answer(tmp: Path, chats: int, kind: str, which: str, token_ms:
     """Chats streaming when ``which`` server (redis or broker) is restarted: every answer must end whole."""
     with (
         LocalRedis() as server,
-        paced_model("--intent-ms", "50", "--first-token-ms", "100", "--token-ms", token_ms) as model,
+        running("--intent-ms", "50", "--first-token-ms", "100", "--token-ms", token_ms) as model,
     ):
         broker = BROKERS.url(kind, server)
         env = model_env(server.url, tmp / "state", broker, model)
@@ -372,7 +361,7 @@ def redis_empty(tmp: Path, chats: int, kind: str) -> Row:
 
 
 def model_hang(tmp: Path, chats: int, kind: str) -> Row:
-    with LocalRedis() as server, paced_model("--intent-ms", "600000", "--first-token-ms", "600000") as model:
+    with LocalRedis() as server, running("--intent-ms", "600000", "--first-token-ms", "600000") as model:
         broker = BROKERS.url(kind, server)
         env = model_env(
             server.url, tmp / "state", broker, model, ECO2_OPENAI_TIMEOUT_S="2", ECO2_OPENAI_INTENT_TIMEOUT_S="2",
@@ -396,7 +385,7 @@ def model_hang(tmp: Path, chats: int, kind: str) -> Row:
 
 
 def deadline(tmp: Path, chats: int, kind: str) -> Row:
-    with LocalRedis() as server, paced_model("--intent-ms", "600000") as model:
+    with LocalRedis() as server, running("--intent-ms", "600000") as model:
         broker = BROKERS.url(kind, server)
         env = model_env(
             server.url, tmp / "state", broker, model, ECO2_JOB_TIMEOUT_S="5", ECO2_OPENAI_INTENT_TIMEOUT_S="60"

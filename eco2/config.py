@@ -39,7 +39,8 @@ def _secret(env: Mapping[str, str], *names: str) -> Secret | None:
     return None
 
 
-def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+def env_int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    """``env[name]`` as an integer >= ``minimum``, ``default`` when unset; ``ConfigError`` naming it if not."""
     raw = env.get(name, "").strip()
     if not raw:
         return default
@@ -52,7 +53,8 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
     return value
 
 
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
+def env_float(env: Mapping[str, str], name: str, default: float) -> float:
+    """``env[name]`` as a positive number, ``default`` when unset; ``ConfigError`` naming it if not."""
     raw = env.get(name, "").strip()
     if not raw:
         return default
@@ -278,22 +280,22 @@ class Settings:
             result_backend=env.get("ECO2_RESULT_BACKEND", "").strip() or redis_url,
             stream_redis_url=env.get("ECO2_STREAM_REDIS_URL", "").strip() or redis_url,
             stream_prefix=prefix,
-            stream_ttl_s=_int(env, "ECO2_STREAM_TTL_S", d.stream_ttl_s, minimum=1),
-            token_flush_ms=_int(env, "ECO2_TOKEN_FLUSH_MS", d.token_flush_ms),
-            job_timeout_s=_int(env, "ECO2_JOB_TIMEOUT_S", d.job_timeout_s, minimum=5),
-            answer_timeout_s=_int(env, "ECO2_ANSWER_TIMEOUT_S", d.answer_timeout_s, minimum=1),
+            stream_ttl_s=env_int(env, "ECO2_STREAM_TTL_S", d.stream_ttl_s, minimum=1),
+            token_flush_ms=env_int(env, "ECO2_TOKEN_FLUSH_MS", d.token_flush_ms),
+            job_timeout_s=env_int(env, "ECO2_JOB_TIMEOUT_S", d.job_timeout_s, minimum=5),
+            answer_timeout_s=env_int(env, "ECO2_ANSWER_TIMEOUT_S", d.answer_timeout_s, minimum=1),
             state_dir=state_dir,
             checkpoint_url=env.get("ECO2_CHECKPOINT_URL", "").strip()
             or f"sqlite:///{state_dir / 'checkpoints.sqlite'}",
-            history_turns=_int(env, "ECO2_HISTORY_TURNS", d.history_turns, minimum=1),
-            summary_max_chars=_int(env, "ECO2_SUMMARY_MAX_CHARS", d.summary_max_chars, minimum=100),
+            history_turns=env_int(env, "ECO2_HISTORY_TURNS", d.history_turns, minimum=1),
+            summary_max_chars=env_int(env, "ECO2_SUMMARY_MAX_CHARS", d.summary_max_chars, minimum=100),
             llm_provider=provider,
             openai_api_key=openai_key,
             openai_base_url=env.get("OPENAI_BASE_URL", "").strip() or None,
             openai_model=model,
             openai_intent_model=env.get("ECO2_OPENAI_INTENT_MODEL", "").strip() or model,
-            openai_timeout_s=_float(env, "ECO2_OPENAI_TIMEOUT_S", d.openai_timeout_s),
-            openai_intent_timeout_s=_float(env, "ECO2_OPENAI_INTENT_TIMEOUT_S", d.openai_intent_timeout_s),
+            openai_timeout_s=env_float(env, "ECO2_OPENAI_TIMEOUT_S", d.openai_timeout_s),
+            openai_intent_timeout_s=env_float(env, "ECO2_OPENAI_INTENT_TIMEOUT_S", d.openai_intent_timeout_s),
             kakao_api_key=_secret(env, "KAKAO_REST_API_KEY"),
             kakao_base_url=_url(env, "ECO2_KAKAO_BASE_URL", d.kakao_base_url),
             data_go_kr_key=_secret(env, "DATA_GO_KR_SERVICE_KEY"),
@@ -307,24 +309,24 @@ class Settings:
             web_search=_choice(env, "ECO2_WEB_SEARCH", d.web_search, {"auto", "openai", "ddgs", "off"}),
             openai_vision_model=env.get("ECO2_OPENAI_VISION_MODEL", "").strip() or d.openai_vision_model,
             openai_image_model=env.get("ECO2_OPENAI_IMAGE_MODEL", "").strip() or d.openai_image_model,
-            upstream_timeout_s=_float(env, "ECO2_UPSTREAM_TIMEOUT_S", d.upstream_timeout_s),
-            worker_max_memory_mb=_int(env, "ECO2_WORKER_MAX_MEMORY_MB", d.worker_max_memory_mb),
+            upstream_timeout_s=env_float(env, "ECO2_UPSTREAM_TIMEOUT_S", d.upstream_timeout_s),
+            worker_max_memory_mb=env_int(env, "ECO2_WORKER_MAX_MEMORY_MB", d.worker_max_memory_mb),
             worker_pool=_choice(env, "ECO2_WORKER_POOL", d.worker_pool, WORKER_POOLS),
-            session_ttl_s=_float(env, "ECO2_SESSION_TTL_S", d.session_ttl_s),
-            worker_concurrency=_int(env, "ECO2_WORKER_CONCURRENCY", d.worker_concurrency, minimum=1),
-            worker_processes=_int(env, "ECO2_WORKER_PROCESSES", d.worker_processes),
+            session_ttl_s=env_float(env, "ECO2_SESSION_TTL_S", d.session_ttl_s),
+            worker_concurrency=env_int(env, "ECO2_WORKER_CONCURRENCY", d.worker_concurrency, minimum=1),
+            worker_processes=env_int(env, "ECO2_WORKER_PROCESSES", d.worker_processes),
             heartbeat_file=Path(hb) if (hb := env.get("ECO2_HEARTBEAT_FILE", "").strip()) else None,
-            breaker_fail_max=_int(env, "ECO2_BREAKER_FAIL_MAX", d.breaker_fail_max, minimum=1),
-            breaker_reset_s=_float(env, "ECO2_BREAKER_RESET_S", d.breaker_reset_s),
+            breaker_fail_max=env_int(env, "ECO2_BREAKER_FAIL_MAX", d.breaker_fail_max, minimum=1),
+            breaker_reset_s=env_float(env, "ECO2_BREAKER_RESET_S", d.breaker_reset_s),
             env_name=env.get("ECO2_ENV", "").strip() or d.env_name,
             rag_weak_threshold=float(weak) if weak else None,
             metrics_enabled=_bool(env, "ECO2_METRICS_ENABLED", True),
             metrics_dir=_metrics_dir(env),
-            metrics_port=_int(env, "ECO2_METRICS_PORT", d.metrics_port),
+            metrics_port=env_int(env, "ECO2_METRICS_PORT", d.metrics_port),
             metrics_addr=env.get("ECO2_METRICS_ADDR", "").strip() or d.metrics_addr,
             pushgateway_url=env.get("ECO2_PUSHGATEWAY_URL", "").strip() or None,
-            push_interval_s=_float(env, "ECO2_PUSH_INTERVAL_S", d.push_interval_s),
-            metrics_janitor_s=_float(env, "ECO2_METRICS_JANITOR_S", d.metrics_janitor_s),
+            push_interval_s=env_float(env, "ECO2_PUSH_INTERVAL_S", d.push_interval_s),
+            metrics_janitor_s=env_float(env, "ECO2_METRICS_JANITOR_S", d.metrics_janitor_s),
             langsmith_tracing=_first_bool(env, ("LANGSMITH_TRACING", "LANGCHAIN_TRACING_V2"), False),
             langsmith_api_key=_secret(env, "LANGSMITH_API_KEY", "LANGCHAIN_API_KEY"),
             langsmith_project=_first(env, "LANGSMITH_PROJECT", "LANGCHAIN_PROJECT") or d.langsmith_project,

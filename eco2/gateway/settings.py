@@ -6,21 +6,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from eco2.config import Settings
+from eco2.config import Settings, env_float, env_int
 from eco2.errors import ConfigError
-
-
-def _positive(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
-    if value <= 0:
-        raise ConfigError(f"{name} must be positive, got {raw!r}")
-    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +41,7 @@ class GatewaySettings:
             core=Settings.from_env(env),
             api_keys=keys,
             cors_origins=origins,
-            max_body_bytes=int(_positive(env, "ECO2_GATEWAY_MAX_BODY_BYTES", d.max_body_bytes)),
-            rate_per_minute=_positive(env, "ECO2_GATEWAY_RATE_PER_MIN", d.rate_per_minute),
-            heartbeat_s=_positive(env, "ECO2_GATEWAY_HEARTBEAT_S", d.heartbeat_s),
+            max_body_bytes=env_int(env, "ECO2_GATEWAY_MAX_BODY_BYTES", d.max_body_bytes, minimum=1),
+            rate_per_minute=env_float(env, "ECO2_GATEWAY_RATE_PER_MIN", d.rate_per_minute),
+            heartbeat_s=env_float(env, "ECO2_GATEWAY_HEARTBEAT_S", d.heartbeat_s),
         )

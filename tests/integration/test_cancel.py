@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -17,7 +15,8 @@ import pytest
 import redis
 from celery import Celery
 
-from eco2.localrun import GatewayServer, Worker, stop_process
+from bench.paced_model import running
+from eco2.localrun import GatewayServer, Worker
 from tests.conftest import worker_env
 from tests.support.streams import collect, terminal
 
@@ -30,14 +29,8 @@ TOKENS = 60
 @pytest.fixture(scope="module")
 def model() -> Iterator[str]:
     """Answers of 6 s: the first token after 100 ms, then 60 tokens 100 ms apart."""
-    cmd = [sys.executable, "-m", "bench.paced_model", "--port", "0", "--intent-ms", "50", "--first-token-ms", "100"]
-    cmd += ["--token-ms", "100", "--tokens", str(TOKENS)]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    try:
-        yield proc.stdout.readline().strip()
-    finally:
-        stop_process(proc, 5)
+    with running("--intent-ms", "50", "--first-token-ms", "100", "--token-ms", "100", "--tokens", str(TOKENS)) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

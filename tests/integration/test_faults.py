@@ -16,7 +16,8 @@ import pytest
 import redis
 from celery import Celery
 
-from eco2.localrun import LocalRedis, Worker, free_port, stop_process
+from bench.paced_model import running
+from eco2.localrun import LocalRedis, Worker, free_port
 from tasks.heartbeat import VISIBILITY_TIMEOUT_S
 from tests.conftest import both_brokers, worker_env
 from tests.integration.test_metrics_e2e import sample, scrape
@@ -30,13 +31,8 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def hanging_intent_model() -> Iterator[str]:
     """A model whose intent call takes 15 s (streamed answers are quick)."""
-    cmd = [sys.executable, "-m", "bench.paced_model", "--port", "0", "--intent-ms", "15000", "--first-token-ms", "10"]
-    proc = subprocess.Popen([*cmd, "--token-ms", "1", "--tokens", "5"], cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    try:
-        yield proc.stdout.readline().strip()
-    finally:
-        stop_process(proc, 5)
+    with running("--intent-ms", "15000", "--first-token-ms", "10", "--token-ms", "1", "--tokens", "5") as url:
+        yield url
 
 
 def test_the_deadline_counts_from_acceptance_even_when_the_first_step_hangs(
@@ -104,14 +100,8 @@ def test_a_lone_surrogate_in_any_field_is_an_error_event_not_a_hung_job(
 @pytest.fixture(scope="module")
 def hanging_model() -> Iterator[str]:
     """A model that accepts every call and answers none within the worker's timeouts."""
-    cmd = [sys.executable, "-m", "bench.paced_model", "--port", "0", "--intent-ms", "60000"]
-    cmd += ["--first-token-ms", "60000"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    try:
-        yield proc.stdout.readline().strip()
-    finally:
-        stop_process(proc, 5)
+    with running("--intent-ms", "60000", "--first-token-ms", "60000") as url:
+        yield url
 
 
 def test_a_hanging_model_opens_its_breaker_and_chats_are_then_answered_offline_at_once(
@@ -163,14 +153,8 @@ def test_a_hanging_model_opens_its_breaker_and_chats_are_then_answered_offline_a
 @pytest.fixture(scope="module")
 def steady_model() -> Iterator[str]:
     """Answers in about 3 s: the first token after 100 ms, then 60 tokens 50 ms apart."""
-    cmd = [sys.executable, "-m", "bench.paced_model", "--port", "0", "--intent-ms", "50", "--first-token-ms", "100"]
-    cmd += ["--token-ms", "50", "--tokens", "60"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    try:
-        yield proc.stdout.readline().strip()
-    finally:
-        stop_process(proc, 5)
+    with running("--intent-ms", "50", "--first-token-ms", "100", "--token-ms", "50", "--tokens", "60") as url:
+        yield url
 
 
 @both_brokers
@@ -224,14 +208,8 @@ def test_chats_of_a_killed_worker_are_answered_whole_soon_after_a_replacement_st
 @pytest.fixture(scope="module")
 def slow_model() -> Iterator[str]:
     """A long answer: 26 s of tokens, longer than the broker's visibility timeout."""
-    cmd = [sys.executable, "-m", "bench.paced_model", "--port", "0", "--intent-ms", "50", "--first-token-ms", "100"]
-    cmd += ["--token-ms", "200", "--tokens", "130"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    try:
-        yield proc.stdout.readline().strip()
-    finally:
-        stop_process(proc, 5)
+    with running("--intent-ms", "50", "--first-token-ms", "100", "--token-ms", "200", "--tokens", "130") as url:
+        yield url
 
 
 def test_a_live_workers_long_answer_is_never_handed_to_another_worker(

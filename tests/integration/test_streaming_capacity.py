@@ -8,8 +8,6 @@ streams overlap, and every chat ends with one ``done`` whose answer is exactly i
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -19,7 +17,8 @@ import pytest
 import redis
 from celery import Celery
 
-from eco2.localrun import Worker, stop_process
+from bench.paced_model import running
+from eco2.localrun import Worker
 from tests.conftest import worker_env
 
 pytestmark = [pytest.mark.redis, pytest.mark.workers, pytest.mark.slow]
@@ -31,13 +30,8 @@ CHATS = 30
 @pytest.fixture(scope="module")
 def paced_model() -> Iterator[str]:
     """bench/paced_model.py: intent after 300 ms; answers' first token after 400 ms, then 60 at 33 ms."""
-    cmd = [sys.executable, "-m", "bench.paced_model", "--port", "0"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    try:
-        yield proc.stdout.readline().strip()
-    finally:
-        stop_process(proc, 5)
+    with running() as url:
+        yield url
 
 
 def test_thirty_chats_enqueued_at_once_stream_together_and_each_ends_once(
