@@ -31,6 +31,7 @@ from eco2.domain.request import ChatRequest, parse_request, valid_job_id
 from eco2.errors import ContractError
 from eco2.gateway import streams
 from eco2.gateway.access import ApiKeys, RateLimiter
+from eco2.gateway.hub import StreamHub
 from eco2.gateway.metrics import GatewayMetrics
 from eco2.gateway.settings import GatewaySettings
 from eco2.subagents.registry import Queue
@@ -41,6 +42,8 @@ GATEWAY_FIELDS = frozenset(
     {"message", "session_id", "user_id", "user_location", "image_url", "metadata", "multitask_strategy"}
 )
 """What a client may send to ``POST /v1/chats``; the gateway adds ``job_id`` and ``session_seq``."""
+HUB_BLOCK_MS = 5000
+"""How long the hub's read blocks when every stream is idle."""
 SESSION_SEQ_TTL_S = 86400
 """A session's message counter lives as long as the worker's session queue keys (a day idle)."""
 
@@ -59,7 +62,14 @@ class Gateway:
         self.settings = settings
         core = settings.core
         self.prefix = core.stream_prefix
-        self.redis: aredis.Redis = aredis.Redis.from_url(core.stream_redis_url)
+        # A burst of requests waits for one of 64 connections instead of failing (redis-py's default pool
+        # raises "Too many connections" past 100).
+        pool = aredis.BlockingConnectionPool.from_url(core.stream_redis_url, max_connections=64, timeout=20)
+        self.redis: aredis.Redis = aredis.Redis(connection_pool=pool)
+        # Its own connection: the hub's blocking read must not wait for (or hold) one of the pool's, and its
+        # socket must outwait the read's block.
+        hub_client = aredis.Redis.from_url(core.stream_redis_url, socket_timeout=HUB_BLOCK_MS / 1000 + 10)
+        self.hub = StreamHub(hub_client, block_ms=HUB_BLOCK_MS)
         self.celery = Celery(broker=core.broker_url)
         self.keys = ApiKeys(settings.api_keys)
         self.limiter = RateLimiter(settings.rate_per_minute)
@@ -79,6 +89,7 @@ class Gateway:
         try:
             yield
         finally:
+            await self.hub.close()
             await self.redis.aclose()
             self.events.client.close()
             self.celery.close()
@@ -151,7 +162,7 @@ class Gateway:
         after = request.headers.get("last-event-id") or request.query_params.get("after") or "0-0"
         if not streams.STREAM_ID.match(after):
             return error(400, "invalid_after", "Last-Event-ID / after must be a stream ID such as 1700000000000-0")
-        source = streams.events(self.redis, keys, after, self.settings.heartbeat_s)
+        source = streams.events(self.redis, self.hub, keys, after, self.settings.heartbeat_s)
         return EventSourceResponse(self._counted(source), ping=None, headers={"X-Accel-Buffering": "no"})
 
     async def chat_snapshot(self, request: Request) -> Response:

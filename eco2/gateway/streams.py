@@ -10,6 +10,7 @@ from typing import Any
 import redis.asyncio as aredis
 
 from eco2.domain.events import TERMINAL_TYPES, JobStatus, StreamKeys
+from eco2.gateway.hub import StreamHub, follow
 
 STREAM_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 """A Redis stream ID, as ``Last-Event-ID`` and ``?after=`` carry it."""
@@ -32,11 +33,14 @@ async def job_exists(client: aredis.Redis, keys: StreamKeys) -> bool:
     return bool(await client.exists(keys.snapshot, keys.events))
 
 
-async def events(client: aredis.Redis, keys: StreamKeys, after: str, heartbeat_s: float) -> AsyncIterator[bytes]:
+async def events(
+    client: aredis.Redis, hub: StreamHub, keys: StreamKeys, after: str, heartbeat_s: float
+) -> AsyncIterator[bytes]:
     """The job's events after ``after``, then ends with its terminal event; a comment while idle.
 
     A job that has already ended is read with one ``XRANGE`` and the response ends (a client resuming after
-    the terminal event gets nothing more, instead of a connection that never ends).
+    the terminal event gets nothing more, instead of a connection that never ends). A running one is
+    followed through the process's hub (one ``XREAD`` for every open stream).
     """
     yield f"retry: {RETRY_MS}\n\n".encode()
     status = await client.hget(keys.snapshot, "status")
@@ -45,18 +49,11 @@ async def events(client: aredis.Redis, keys: StreamKeys, after: str, heartbeat_s
         for entry_id, raw in ended:
             yield encode(_text(entry_id), {_text(k): _text(v) for k, v in raw.items()})
         return
-    last = after
-    while True:  # from here on the terminal event arrives through XREAD
-        reply: list[tuple[Any, list[tuple[Any, dict[Any, Any]]]]] | None = await client.xread(
-            {keys.events: last}, count=500, block=int(heartbeat_s * 1000)
-        )  # type: ignore[assignment]  # redis-py's stubs union in the sync client's reply
-        if not reply:
+    async for entry in follow(hub, keys.events, after, heartbeat_s):
+        if entry is None:
             yield b": heartbeat\n\n"
             continue
-        for _stream, entries in reply:
-            for entry_id, raw in entries:
-                last = _text(entry_id)
-                fields = {_text(k): _text(v) for k, v in raw.items()}
-                yield encode(last, fields)
-                if fields.get("type") in TERMINAL_TYPES:
-                    return
+        entry_id, fields = entry
+        yield encode(entry_id, fields)
+        if fields.get("type") in TERMINAL_TYPES:
+            return

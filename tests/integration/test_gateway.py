@@ -36,6 +36,7 @@ def gateway(worker: Worker, module_redis_url: str, tmp_path_factory: pytest.Temp
         ECO2_GATEWAY_CORS_ORIGINS="https://app.example",
         ECO2_GATEWAY_MAX_BODY_BYTES="4096",
         ECO2_GATEWAY_HEARTBEAT_S="0.5",
+        ECO2_GATEWAY_RATE_PER_MIN="100000",  # the rate limit has a gateway of its own below
     )
     with GatewayServer(env, log_path=tmp_path_factory.mktemp("gwlog") / "gateway.log") as server:
         yield server.url
@@ -216,3 +217,35 @@ def test_the_gateway_never_imports_the_workers_graph_or_models() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_one_gateway_holds_more_idle_streams_than_a_redis_pool_has_connections(
+    gateway: str, mclient: redis.Redis
+) -> None:
+    import asyncio
+
+    jobs = [f"gw-many-{n:03d}" for n in range(150)]  # redis-py's asyncio pool stops at 100 connections
+    for job in jobs:
+        mclient.hset(f"eco2:chat:{job}:snapshot", mapping={"status": "queued", "last_seq": "0"})
+
+    async def read(client: httpx.AsyncClient, job: str) -> tuple[int, str]:
+        beats, last = 0, ""
+        async with client.stream("GET", f"{gateway}/v1/chats/{job}/events", headers=auth()) as response:
+            assert response.status_code == 200
+            async for line in response.aiter_lines():
+                beats += line.startswith(":")
+                if line.startswith("event: "):
+                    last = line[7:]
+                    return beats, last
+                if beats == 1:  # every stream is open and idle: end them all
+                    mclient.xadd(f"eco2:chat:{job}:events", {"seq": "1", "type": "error", "ts": "1", "data": "{}"})
+        return beats, last
+
+    async def scenario() -> list[tuple[int, str]]:
+        limits = httpx.Limits(max_connections=200)
+        async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+            return await asyncio.gather(*(read(client, job) for job in jobs))
+
+    results = asyncio.run(scenario())
+    assert [last for _beats, last in results] == ["error"] * len(jobs)
+    assert all(beats >= 1 for beats, _last in results)
