@@ -113,10 +113,14 @@ AMQP_BROKER_SCHEMES = ("amqp://", "amqps://", "pyamqp://")
 """Brokers eco2 is tested on: Redis (the default, one server for everything) and RabbitMQ (docs/deploy.md)."""
 
 
+AMQP_TRANSPORT_OPTIONS = {"confirm_publish": True}
+"""Every publish to an AMQP broker waits for the broker's confirmation (workers and the gateway alike)."""
+
+
 def _broker_url(env: Mapping[str, str], redis_url: str) -> str:
     raw = env.get("ECO2_BROKER_URL", "").strip() or redis_url
     if not raw.startswith(REDIS_BROKER_SCHEMES + AMQP_BROKER_SCHEMES):
-        scheme = raw.split("://", 1)[0] if "://" in raw else raw[:20]  # never echo a password
+        scheme = raw.split(":", 1)[0][:20]  # never echo more: the rest may hold a password
         raise ConfigError(f"ECO2_BROKER_URL must be a redis:// or amqp:// URL, got scheme {scheme!r}")
     return raw
 

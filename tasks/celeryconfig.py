@@ -9,7 +9,7 @@ from typing import Any
 
 from kombu.entity import Queue as KombuQueue
 
-from eco2.config import Settings
+from eco2.config import AMQP_TRANSPORT_OPTIONS, Settings
 from eco2.dispatch.celery_canvas import (
     TASK_CANCEL,
     TASK_CLOSE_TRACE,
@@ -37,7 +37,7 @@ def broker_transport_options(settings: Settings) -> dict[str, Any]:
             "unacked_restore_interval": RESTORE_INTERVAL_S,
             "unacked_restore_throttle": 1,  # sweep on every interval, not one in ten
         }
-    return {"confirm_publish": True}
+    return dict(AMQP_TRANSPORT_OPTIONS)
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:

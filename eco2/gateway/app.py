@@ -25,6 +25,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from eco2.adapters.redis_streams.events import RedisStreamsEvents
+from eco2.config import AMQP_TRANSPORT_OPTIONS
 from eco2.dispatch.celery_canvas import TASK_PROCESS
 from eco2.domain.events import StreamKeys
 from eco2.domain.request import ChatRequest, parse_request, valid_job_id
@@ -42,6 +43,8 @@ GATEWAY_FIELDS = frozenset(
     {"message", "session_id", "user_id", "user_location", "image_url", "metadata", "multitask_strategy"}
 )
 """What a client may send to ``POST /v1/chats``; the gateway adds ``job_id`` and ``session_seq``."""
+SEND_TIMEOUT_S = 30.0
+"""How long one SSE write may wait for a client that stopped reading before the connection is dropped."""
 HUB_BLOCK_MS = 5000
 """How long the hub's read blocks when every stream is idle."""
 SESSION_SEQ_TTL_S = 86400
@@ -70,7 +73,10 @@ class Gateway:
         # socket must outwait the read's block.
         hub_client = aredis.Redis.from_url(core.stream_redis_url, socket_timeout=HUB_BLOCK_MS / 1000 + 10)
         self.hub = StreamHub(hub_client, block_ms=HUB_BLOCK_MS)
-        self.celery = Celery(broker=core.broker_url)
+        self.celery = Celery(
+            broker=core.broker_url,
+            broker_transport_options={} if core.broker_is_redis else dict(AMQP_TRANSPORT_OPTIONS),
+        )
         self.keys = ApiKeys(settings.api_keys)
         self.limiter = RateLimiter(settings.rate_per_minute)
         self.metrics = GatewayMetrics()
@@ -160,10 +166,14 @@ class Gateway:
         if isinstance(keys, Response):
             return keys
         after = request.headers.get("last-event-id") or request.query_params.get("after") or "0-0"
-        if not streams.STREAM_ID.match(after):
+        if not streams.valid_stream_id(after):
             return error(400, "invalid_after", "Last-Event-ID / after must be a stream ID such as 1700000000000-0")
         source = streams.events(self.redis, self.hub, keys, after, self.settings.heartbeat_s)
-        return EventSourceResponse(self._counted(source), ping=None, headers={"X-Accel-Buffering": "no"})
+        # The heartbeats are the stream's own (counted in /metrics); sse-starlette's pings are turned
+        # off (0). A client that stops reading for SEND_TIMEOUT_S is dropped, freeing its task and queue.
+        return EventSourceResponse(
+            self._counted(source), ping=0, send_timeout=SEND_TIMEOUT_S, headers={"X-Accel-Buffering": "no"}
+        )
 
     async def chat_snapshot(self, request: Request) -> Response:
         """``GET /v1/chats/{job_id}``: the snapshot a late reader starts from."""

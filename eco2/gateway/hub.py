@@ -43,10 +43,24 @@ class Subscription:
         self.last = after
         self._hub = hub
         self._queue: asyncio.Queue[Entry | BaseException] = asyncio.Queue()
+        self._held: list[Entry] | None = None
 
     def deliver(self, item: Entry | BaseException) -> None:
-        """Called by the hub."""
-        self._queue.put_nowait(item)
+        """Called by the hub (held back while the reader catches up, so older entries go first)."""
+        if self._held is not None and not isinstance(item, BaseException):
+            self._held.append(item)
+        else:
+            self._queue.put_nowait(item)
+
+    def catching_up(self) -> None:
+        """From now until ``caught_up``, hold what the hub delivers."""
+        self._held = []
+
+    def caught_up(self, older: list[Entry]) -> None:
+        """Queue the catch-up's entries, then what the hub delivered meanwhile (overlaps drop by ID)."""
+        held, self._held = self._held or [], None
+        for entry in [*older, *held]:
+            self._queue.put_nowait(entry)
 
     async def next(self, timeout_s: float) -> Entry | None:
         """The next entry, or ``None`` after ``timeout_s`` without one (time for a heartbeat)."""
@@ -95,9 +109,13 @@ class StreamHub:
         else:
             readers.add(sub)
             if _order(after) < _order(self._cursor[key]):  # the hub is past this reader's start: catch up
-                raw: Any = await self._client.xrange(key, min=f"({after}", max="+")
-                for entry_id, fields in raw:
-                    sub.deliver((_text(entry_id), {_text(k): _text(v) for k, v in fields.items()}))
+                sub.catching_up()
+                try:
+                    raw: Any = await self._client.xrange(key, min=f"({after}", max="+")
+                except BaseException:  # failed or cancelled (the client left): no reader may be left behind
+                    self.unsubscribe(sub)
+                    raise
+                sub.caught_up([(_text(i), {_text(k): _text(v) for k, v in f.items()}) for i, f in raw])
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._run(), name="eco2-gateway-hub")
         return sub
@@ -113,41 +131,46 @@ class StreamHub:
             del self._cursor[sub.key]
 
     async def close(self) -> None:
-        """Stop the read loop."""
+        """Stop the read loop and close the hub's connection."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
+        await self._client.aclose()
 
     async def _run(self) -> None:
         while self._readers:
             self._wake.clear()
-            read = asyncio.ensure_future(self._read(dict(self._cursor)))
+            cursors = dict(self._cursor)
+            read = asyncio.ensure_future(self._read(cursors))
             woken = asyncio.ensure_future(self._wake.wait())
-            done, _ = await asyncio.wait({read, woken}, return_when=asyncio.FIRST_COMPLETED)
-            if read not in done:  # a new stream: read again with it (redis-py drops the cancelled connection)
-                read.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await read
+            try:
+                done, _ = await asyncio.wait({read, woken}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for task in (read, woken):
+                    if not task.done():  # a new stream woke it, or the hub is closing
+                        task.cancel()  # (redis-py drops the cancelled read's connection)
+                        with contextlib.suppress(asyncio.CancelledError, Exception):
+                            await task
+            if read not in done:
                 continue
-            woken.cancel()
             try:
                 reply = read.result()
             except Exception as exc:
                 log.warning("gateway: reading the streams failed (%s); retrying", type(exc).__name__)
                 await asyncio.sleep(0.5)
                 continue
-            self._dispatch(reply)
+            self._dispatch(reply, cursors)
 
     async def _read(self, cursors: dict[str, str]) -> Any:
         return await self._client.xread(cursors, count=self._count, block=self._block_ms)  # type: ignore[arg-type]
 
-    def _dispatch(self, reply: Any) -> None:
+    def _dispatch(self, reply: Any, cursors: dict[str, str]) -> None:
         for key_raw, entries in reply or []:
             key = _text(key_raw)
             readers = self._readers.get(key)
-            if readers is None:
-                continue
+            if readers is None or self._cursor.get(key) != cursors.get(key):
+                continue  # nobody reads it now, or it was dropped and followed again from elsewhere meanwhile
             for entry_id_raw, fields in entries:
                 entry: Entry = (_text(entry_id_raw), {_text(k): _text(v) for k, v in fields.items()})
                 self._cursor[key] = entry[0]

@@ -13,7 +13,18 @@ from eco2.domain.events import TERMINAL_TYPES, JobStatus, StreamKeys
 from eco2.gateway.hub import StreamHub, follow
 
 STREAM_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
-"""A Redis stream ID, as ``Last-Event-ID`` and ``?after=`` carry it."""
+"""The shape of a Redis stream ID, as ``Last-Event-ID`` and ``?after=`` carry it (see ``valid_stream_id``)."""
+
+
+def valid_stream_id(value: str) -> bool:
+    """Whether Redis accepts ``value`` as a stream ID: two 64-bit unsigned parts. One it refuses would fail
+    the hub's shared read for every stream of the process."""
+    if not STREAM_ID.match(value):
+        return False
+    ms, seq = value.split("-")
+    return int(ms) < 2**64 and int(seq) < 2**64
+
+
 RETRY_MS = 2000
 """How long a browser's EventSource waits before reconnecting (it then sends Last-Event-ID)."""
 

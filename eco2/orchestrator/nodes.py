@@ -110,6 +110,8 @@ class Nodes:
     def answer(self, state: ChatState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         """Stream the answer; if the model fails, restart it with the offline composer."""
         events = runtime.context.events
+        if events.ended:
+            raise JobEndedError("the job ended before its answer started")
         results = results_of(state)
         answer_input = AnswerInput(
             message=state["request"]["message"],

@@ -319,6 +319,8 @@ class ChatService:
         result write and a slot) that can only say so. (The in-process dispatcher runs everything here.)
         """
         events.close()  # progress so far is visible before the round starts
+        if events.ended:  # cancelled while it classified: send no round for it
+            raise JobEndedError("the job ended before its round was sent")
         query = SubagentQuery.for_request(
             parse_request((), state["request"]),
             [entry["intent"] for entry in state["intents"]],
@@ -363,7 +365,9 @@ class ChatService:
         are cancelled (each stops as a cancel stops it and hands the session on), so it runs next.
         """
         if request.multitask_strategy == "reject":
-            self._sessions.forget(session_id, request.job_id, self.ending.lease_s)
+            promoted = self._sessions.forget(session_id, request.job_id, self.ending.lease_s)
+            if promoted is not None:  # it had been handed the session meanwhile: pass it on
+                self.ending.promote(promoted)
             self._metrics.track_error("unknown", "session_busy")
             self._events.open(request.job_id).error("session_busy", "another message of this session is running")
             return "rejected"
@@ -381,8 +385,8 @@ class ChatService:
             return
         config = self._config(job)
         values: ChatState = self._graph.get_state(config).values  # type: ignore[assignment]
-        if values.get("job_id") != job.job_id:
-            return
+        if values.get("job_id") != job.job_id or values.get("ended") == "cancelled":
+            return  # another job's turn by now, or this one's already kept (a redelivered continuation)
         snapshot = self._events.snapshot(job.job_id)
         partial = snapshot.answer if snapshot is not None else ""
         turn = {
@@ -397,21 +401,22 @@ class ChatService:
             self._limits.history_turns,
             self._limits.summary_max_chars,
         )
-        self._graph.update_state(config, {"turns": turns, "summary": summary})
+        self._graph.update_state(config, {"turns": turns, "summary": summary, "ended": "cancelled"})
 
     def _ended_elsewhere(self, job: JobRef, intent: str | None) -> str:
         """The job was ended by someone else (a cancel, the deadline sweeper) while this step ran or
         waited: release its deadline and session (idempotent), trim its graph, close its trace."""
         log.info("job %s ended elsewhere (cancelled or timed out); its step stops", job.job_id)
-        self._retire(job)
-        self.ending.end(job, wrote_terminal=False)
         snapshot = self._events.snapshot(job.job_id)
         if snapshot is not None and snapshot.cancelled:  # a timeout's trace is closed by the sweeper
+            # Before the session is handed on: the next message (an interrupting one) reads this memory.
             try:
                 self._keep_interrupted_turn(job, snapshot.cancelled)
             except Exception:  # memory is a courtesy here: the job has ended either way
                 log.warning("could not remember the interrupted turn of job %s", job.job_id, exc_info=True)
             self._end_trace(job, "cancelled", intent, f"cancelled: {snapshot.cancelled}")
+        self._retire(job)
+        self.ending.end(job, wrote_terminal=False)
         return "ended"
 
     def _retire(self, job: JobRef) -> None:

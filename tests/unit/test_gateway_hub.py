@@ -69,3 +69,38 @@ def test_hundreds_of_streams_are_followed_with_one_connection(redis_url: str) ->
     got, connections = asyncio.run(scenario())
     assert got == [["a", "b"]] * len(keys)
     assert connections <= 2
+
+
+def test_a_reader_joining_while_the_stream_moves_still_gets_every_entry_in_order(redis_url: str) -> None:
+    sync = redis.Redis.from_url(redis_url)
+    first = sync.xadd("m", {"n": "0"}).decode()
+
+    async def scenario() -> list[str]:
+        hub = StreamHub(aredis.Redis.from_url(redis_url), block_ms=200)
+        ahead = asyncio.create_task(_collect(hub, "m", first, 40))  # the hub follows "m" from entry 0
+        await asyncio.sleep(0.2)
+
+        async def write() -> None:
+            for n in range(1, 41):
+                sync.xadd("m", {"n": str(n)})
+                await asyncio.sleep(0.002)
+
+        writer = asyncio.create_task(write())
+        await asyncio.sleep(0.03)  # mid-stream: a second tab opens from the start
+        joined = await asyncio.wait_for(_collect(hub, "m", "0-0", 41), 10)
+        await writer
+        await asyncio.wait_for(ahead, 10)
+        await hub.close()
+        return joined
+
+    assert asyncio.run(scenario()) == [str(n) for n in range(41)]
+
+
+def test_a_stream_id_redis_would_refuse_is_refused_before_it_reaches_the_shared_read() -> None:
+    from eco2.gateway.streams import valid_stream_id
+
+    assert valid_stream_id("1700000000000-0")
+    assert valid_stream_id(f"{2**64 - 1}-{2**64 - 1}")
+    assert not valid_stream_id("99999999999999999999-0")
+    assert not valid_stream_id("1-99999999999999999999")
+    assert not valid_stream_id("abc")

@@ -175,3 +175,9 @@ def test_a_waiting_job_is_told_which_jobs_are_ahead_of_it(queue: SessionQueuePor
     assert queue.admit("s", "a", kw("a"), 60).ahead == ()
     assert queue.admit("s", "b", kw("b"), 60).ahead == ("a",)
     assert queue.admit("s", "c", kw("c"), 60).ahead == ("a", "b")
+
+
+def test_a_numbered_job_that_will_never_run_does_not_hold_the_next_number(queue: SessionQueuePort) -> None:
+    queue.arrived("s", "a", 1)
+    queue.forget("s", "a", 60)  # e.g. cancelled before any worker took it, or rejected as session_busy
+    assert queue.admit("s", "b", kw("b"), 60, seq=2).run_now

@@ -50,6 +50,7 @@ class MemorySessionQueue:
 
     @staticmethod
     def _drop(session: _Session, job_id: str) -> None:
+        session.last_seq = max(session.last_seq, session.seqs.get(job_id, 0))  # as sessions.lua's passed()
         session.waiting.pop(job_id, None)
         session.arrivals.pop(job_id, None)
         session.seqs.pop(job_id, None)
@@ -70,7 +71,6 @@ class MemorySessionQueue:
     def _activate(session: _Session, job_id: str, lease_s: float) -> None:
         if job_id in session.order:
             session.order.remove(job_id)
-        session.last_seq = max(session.last_seq, session.seqs.get(job_id, 0))
         MemorySessionQueue._drop(session, job_id)
         session.active = (job_id, time.monotonic() + lease_s)
 

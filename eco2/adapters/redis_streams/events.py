@@ -427,8 +427,12 @@ class RedisStreamsEvents:
             return "finished"
         keys = StreamKeys.for_job(self.prefix, job_id)
         try:
-            # First: a message of the job that claims it after the error finds it cancelled, not reused.
-            self.client.hset(keys.snapshot, "cancelled", mode)
+            # First: a message of the job that claims it after the error finds it cancelled, not reused. A job
+            # no worker has seen yet gets a snapshot here: it expires like a running job's.
+            with self.client.pipeline(transaction=True) as pipe:
+                pipe.hset(keys.snapshot, "cancelled", mode)
+                pipe.expire(keys.snapshot, self.running_ttl_s, nx=True)
+                pipe.execute()
         except redis.RedisError as exc:
             raise StreamError(f"cancelling job {job_id} failed: {type(exc).__name__}") from exc
         writer = self.open(job_id)

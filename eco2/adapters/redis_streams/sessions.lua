@@ -42,7 +42,17 @@ local function register(id)
   redis.call('RPUSH', KEYS[2], id)
 end
 
+-- A numbered job that leaves the order (it ran, will never run, or was given up on) moves the session's
+-- last seq on, so the next number is not held waiting for it.
+local function passed(id)
+  local id_seq = seq_of(id)
+  if id_seq and id_seq > (tonumber(redis.call('GET', KEYS[6]) or '0')) then
+    redis.call('SET', KEYS[6], id_seq, 'EX', ttl)
+  end
+end
+
 local function drop(id)
+  passed(id)
   redis.call('HDEL', KEYS[3], id)
   redis.call('HDEL', KEYS[4], id)
   redis.call('HDEL', KEYS[5], id)
@@ -63,10 +73,6 @@ local function head()
 end
 
 local function activate(id)
-  local id_seq = seq_of(id)
-  if id_seq and id_seq > (tonumber(redis.call('GET', KEYS[6]) or '0')) then
-    redis.call('SET', KEYS[6], id_seq, 'EX', ttl)
-  end
   redis.call('LREM', KEYS[2], 1, id)
   drop(id)
   redis.call('SET', KEYS[1], id, 'PX', lease)
