@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 import uuid
 from typing import Any
 
@@ -12,6 +13,17 @@ from eco2.cli.render import LiveRenderer
 from eco2.config import Settings
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_TIMEOUT = 0, 1, 2, 3
+
+
+def positive_seconds(raw: str) -> float:
+    """``--timeout``: a number of seconds above zero (0 would give up before any answer could come)."""
+    try:
+        value = float(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {raw!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be more than 0 seconds (leave it out to wait the job's timeout)")
+    return value
 
 
 def exit_code(status: str) -> int:
@@ -31,7 +43,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--job-id", help="job id (default: a new uuid)")
     p.add_argument("--json", action="store_true", help="print one JSON object at the end")
     p.add_argument("--inline", action="store_true", help="run the pipeline in this process (no broker)")
-    p.add_argument("--timeout", type=float, default=None, help="seconds to wait (default: job timeout + 10)")
+    p.add_argument("--timeout", type=positive_seconds, default=None, help="seconds to wait (default: job timeout + 10)")
     p.set_defaults(func=run)
 
 
@@ -78,14 +90,39 @@ def send_and_follow(settings: Settings, kwargs: dict[str, Any], renderer: LiveRe
     from eco2.bootstrap import redis_client, redis_events
 
     # Exactly what an external backend does: no eco2 task import, just the public name and queue.
+    events = redis_events(settings, redis_client(settings.stream_redis_url))
+    rejected_key = f"{settings.stream_prefix}:chat:rejected"
+    reused = events.snapshot(kwargs["job_id"]) is not None
+    since = _last_id(events.client, rejected_key)
     client_app = Celery(broker=settings.broker_url)
     try:
         client_app.send_task("eco2.chat.process", kwargs=kwargs, queue="eco2.chat")
     finally:
         client_app.close()
-    events = redis_events(settings, redis_client(settings.stream_redis_url))
+    if reused:  # its stream is an earlier job's: the worker refuses this message, and that is the answer
+        renderer.reject(_rejection(events.client, rejected_key, since, kwargs["job_id"], timeout))
+        return
     for _sid, fields in events.follow(kwargs["job_id"], timeout_s=timeout):
         renderer.apply(fields)
+
+
+def _last_id(client: Any, key: str) -> str:
+    newest = client.xrevrange(key, count=1)
+    return str(newest[0][0].decode()) if newest else "0-0"
+
+
+def _rejection(client: Any, key: str, since: str, job_id: str, timeout_s: float) -> dict[str, str]:
+    """The worker's record of refusing ``job_id`` (in ``{prefix}:chat:rejected``), once it is there."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for entry_id, raw in client.xread({key: since}, count=100, block=500) or []:
+            del entry_id
+            for sid, fields in raw:
+                since = sid.decode()
+                record = {k.decode(): v.decode() for k, v in fields.items()}
+                if record.get("job_id") == job_id:
+                    return record
+    return {"code": "no_answer", "message": "the worker did not answer in time (are workers running?)"}
 
 
 def finish(renderer: LiveRenderer, as_json: bool) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
 from collections.abc import Sequence
 
@@ -29,6 +30,15 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def unreachable_errors() -> tuple[type[BaseException], ...]:
+    """What redis-py and kombu raise when their server cannot be reached (their messages name the address,
+    never a password)."""
+    import redis
+    from kombu.exceptions import OperationalError
+
+    return (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OperationalError)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``eco2`` console script."""
     logredact.install()
@@ -43,6 +53,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"eco2: configuration error: {exc}", file=sys.stderr)
         return 2
+    except unreachable_errors() as exc:  # Redis or the broker is down: one line, not a traceback
+        reason = re.sub(r"//[^/@\s]+@", "//", logredact.redact(str(exc)))  # no user:password of a URL
+        print(f"eco2: cannot reach Redis or the broker: {reason}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
     return code

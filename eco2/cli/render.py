@@ -65,6 +65,15 @@ class LiveRenderer:
             else:
                 self._note(f"[error] {data.get('code')}: {data.get('message')}")
 
+    def reject(self, record: dict[str, str]) -> None:
+        """The worker refused the message (its record in ``{prefix}:chat:rejected``): an error outcome."""
+        if record.get("code") == "no_answer":
+            return  # nothing came: the caller reports the missing answer
+        data = {"code": record.get("code", ""), "message": record.get("message", "")}
+        self.outcome.status = "error"
+        self.outcome.data = data
+        self._note(f"[rejected] {data['code']}: {data['message']}")
+
     def _note(self, text: str) -> None:
         if not self._quiet:
             if self._mid_line:

@@ -89,9 +89,26 @@ def test_chat_through_workers_then_tail_resumes_after_an_id(cli_worker: str) -> 
 
 @pytest.mark.redis
 @pytest.mark.workers
-def test_tail_of_an_unknown_job_times_out_with_exit_3(cli_worker: str) -> None:
-    result = eco2("tail", "no-such-job", "--timeout", "1", env={"ECO2_REDIS_URL": cli_worker}, timeout=30)
+def test_tail_of_a_queued_job_times_out_with_exit_3(cli_worker: str) -> None:
+    import redis
+
+    redis.Redis.from_url(cli_worker).hset("eco2:chat:queued-job:snapshot", mapping={"status": "queued"})
+    result = eco2("tail", "queued-job", "--timeout", "1", env={"ECO2_REDIS_URL": cli_worker}, timeout=30)
     assert result.returncode == 3
+
+
+@pytest.mark.redis
+@pytest.mark.workers
+def test_chat_with_a_job_id_already_used_fails_with_the_workers_rejection(cli_worker: str) -> None:
+    env = {"ECO2_REDIS_URL": cli_worker}
+    first = eco2("chat", "--job-id", "cli-reused", "스티로폼 어떻게 버려?", env=env)
+    assert first.returncode == 0, first.stderr
+    again = eco2("chat", "--json", "--job-id", "cli-reused", "캔 어떻게 버려?", env=env)
+    assert again.returncode == 1
+    out = json.loads(again.stdout)
+    assert out["status"] == "error"
+    assert out["error"]["code"] == "duplicate_job_id"
+    assert out["answer"] == ""  # not the styrofoam answer of the earlier job
 
 
 @pytest.mark.slow

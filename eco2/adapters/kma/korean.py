@@ -68,7 +68,8 @@ def outlook_line(day: Outlook, title: str) -> str:
     if day.max_sno is not None:
         parts.append(f"시간당 적설 최대 {day.max_sno.text}")
     if day.temp_min_c is not None and day.temp_max_c is not None:
-        parts.append(f"기온 {_num(day.temp_min_c)}~{_num(day.temp_max_c)}℃")
+        low, high = _num(day.temp_min_c), _num(day.temp_max_c)
+        parts.append(f"기온 {low}℃" if low == high else f"기온 {low}~{high}℃")  # not "20~20℃"
     if day.max_wind_ms is not None and day.max_wind_ms >= BREEZY_MS:
         parts.append(f"최대 풍속 {_num(day.max_wind_ms)}m/s")
     if (sky := sky_name(day.sky)) is not None:
