@@ -235,7 +235,10 @@ class Settings:
     """``PROMETHEUS_MULTIPROC_DIR`` (or ``ECO2_METRICS_DIR``): the host's shared multiprocess registry."""
     metrics_port: int = 9191
     """``ECO2_METRICS_PORT``: the host's exposition endpoint (0 disables it)."""
-    metrics_addr: str = "0.0.0.0"  # noqa: S104 - scraped from other hosts; NetworkPolicy keeps it internal
+    metrics_addr: str = "127.0.0.1"
+    """``ECO2_METRICS_ADDR``: loopback by default, like Flower and the gateway (nothing is exposed unless
+    asked); the chart sets ``0.0.0.0`` so Prometheus can scrape the pod (its NetworkPolicy keeps it
+    internal)."""
     """``ECO2_METRICS_ADDR``: address the exposition endpoint binds."""
     pushgateway_url: str | None = None
     """``ECO2_PUSHGATEWAY_URL``: push the host's aggregated registry there (off when unset)."""

@@ -174,6 +174,33 @@ def _breaker_state(upstream: Upstream, breakers: Breakers | None) -> str:
     return next((s for s in ("open", "half_open") if s in states), "closed")
 
 
+_CAUSES = (
+    (("refused", "econnrefused"), "connection refused"),
+    (("timed out", "timeout", "deadline"), "timed out"),
+    (("ssl", "tls", "certificate", "handshake"), "TLS failed"),
+    (("401", "403", "unauthori", "forbidden", "access_refused", "authentication"), "unauthorised"),
+    (("name or service not known", "nodename", "getaddrinfo", "name resolution", "no address"), "host not found"),
+    (("reset by peer", "connection reset", "broken pipe", "eof"), "connection dropped"),
+)
+
+
+def cause(exc: BaseException) -> str:
+    """Why a probe failed, in words (refused, timed out, TLS, unauthorised...), from the exception and the
+    exceptions it wraps; the class name only when none of them says."""
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen and len(seen) < 8:
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    details = getattr(exc, "details", None)  # gRPC's RpcError keeps its reason here
+    text = " ".join([*(f"{type(e).__name__} {e}" for e in seen), str(details() if callable(details) else "")])
+    lowered = text.lower()
+    for needles, words in _CAUSES:
+        if any(needle in lowered for needle in needles):
+            return words
+    return type(exc).__name__
+
+
 def check(upstream: Upstream, breakers: Breakers | None, timeout_s: float) -> Check:
     """Probe one upstream (only if configured) and read its breaker."""
     breaker = _breaker_state(upstream, breakers)
@@ -183,7 +210,8 @@ def check(upstream: Upstream, breakers: Breakers | None, timeout_s: float) -> Ch
     try:
         upstream.probe(timeout_s)
     except Exception as exc:
-        return Check(upstream.name, upstream.used_by, True, False, None, breaker, type(exc).__name__)
+        detail = f"{cause(exc)} ({upstream.note})"  # the address, never a key: notes carry no credentials
+        return Check(upstream.name, upstream.used_by, True, False, None, breaker, detail)
     latency = (time.perf_counter() - started) * 1000
     return Check(upstream.name, upstream.used_by, True, True, round(latency, 1), breaker, upstream.note)
 

@@ -119,3 +119,29 @@ def test_the_command_prints_a_table_and_never_the_keys(redis_url: str, http_serv
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert {row["name"] for row in rows} >= {"redis", "openai", "kakao", "kma", "mois", "odcloud", "character"}
     assert KEY not in result.stdout + result.stderr
+
+
+def test_a_failed_probe_says_why_in_words_and_where(redis_url: str, http_server: str) -> None:
+    settings = Settings.from_env(env(redis_url, http_server))
+    checks = {c.name: c for c in run_checks(settings, timeout_s=1)}
+    assert checks["kma"].detail == f"connection refused ({settings.kma_base_url})"
+    assert checks["character"].detail == f"connection refused ({settings.character_grpc_addr})"  # not a gRPC class
+
+
+@pytest.mark.parametrize(
+    ("exc", "words"),
+    [
+        (TimeoutError("timed out"), "timed out"),
+        (OSError("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed"), "TLS failed"),
+        (RuntimeError("401 Client Error: Unauthorized for url"), "unauthorised"),
+        (OSError("[Errno -2] Name or service not known"), "host not found"),
+        (ValueError("something else"), "ValueError"),
+    ],
+)
+def test_causes_are_named_in_words(exc: BaseException, words: str) -> None:
+    from eco2.doctor import cause
+
+    assert cause(exc) == words
+    wrapped = RuntimeError("probe failed")
+    wrapped.__cause__ = exc
+    assert cause(wrapped) == (words if words != "ValueError" else "RuntimeError")

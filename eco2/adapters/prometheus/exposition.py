@@ -41,7 +41,7 @@ class MetricsHost:
         self,
         directory: Path,
         port: int,
-        addr: str = "0.0.0.0",  # noqa: S104 - scraped by Prometheus from other hosts
+        addr: str = "127.0.0.1",
         pushgateway_url: str | None = None,
         push_interval_s: float = 15.0,
         janitor_interval_s: float = JANITOR_INTERVAL_S,
@@ -55,6 +55,7 @@ class MetricsHost:
         self._stop = threading.Event()
         self._server: WSGIServer | None = None
         self.port: int | None = None
+        self.addr: str | None = None
 
     def serve(self, retry_s: float = TAKEOVER_S) -> bool:
         """Bind the endpoint now if the port is free (True), else keep trying every ``retry_s`` in the
@@ -86,6 +87,7 @@ class MetricsHost:
             return False
         self._server = server
         self.port = server.server_port
+        self.addr = str(server.server_address[0])
         threading.Thread(target=server.serve_forever, name="eco2-metrics-http", daemon=True).start()
         threading.Thread(target=self._janitor, name="eco2-metrics-janitor", daemon=True).start()
         if self._pushgateway_url:
