@@ -43,7 +43,9 @@ REQUIREMENTS: tuple[str, ...] = (
 )
 """What goes into the exporter's venv; changing any of it reinstalls on the next start."""
 DEFAULT_PORT = 9808
-DEFAULT_HOST = "0.0.0.0"  # noqa: S104 - Prometheus scrapes it from elsewhere; it serves no secrets
+DEFAULT_HOST = "127.0.0.1"
+"""Loopback, as every endpoint eco2 opens by default (docs/configuration.md); ``--host 0.0.0.0`` lets a
+scraper on another host in."""
 RETRY_INTERVAL_S = 5
 """The exporter exits on the first broker error by default; retrying keeps its counters over a Redis restart."""
 MARKER = "eco2-celery-exporter.txt"

@@ -105,5 +105,5 @@ def test_add_parser_registers_the_subcommand() -> None:
     parser = argparse.ArgumentParser(prog="eco2")
     add_parser(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(["celery-exporter", "--port", "9900", "--", "--log-level", "DEBUG"])
-    assert (args.port, args.host, args.exporter_args) == (9900, "0.0.0.0", ["--", "--log-level", "DEBUG"])
+    assert (args.port, args.host, args.exporter_args) == (9900, "127.0.0.1", ["--", "--log-level", "DEBUG"])
     assert args.venv is None  # resolved from ECO2_STATE_DIR when the command runs
