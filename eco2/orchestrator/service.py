@@ -283,7 +283,10 @@ class ChatService:
         if pending is None:
             return self._complete(job, events, state)
         if self._dispatcher.continues_before_return:
-            self._dispatch(job, events, state, pending)  # its continuation needs the saved checkpoint
+            try:
+                self._dispatch(job, events, state, pending)  # its continuation needs the saved checkpoint
+            except JobEndedError:
+                return self._ended_elsewhere(job, intent)
         return "dispatched"
 
     def _drive(
