@@ -76,7 +76,7 @@ def redis_events(settings: Settings, client: redis.Redis) -> RedisStreamsEvents:
         prefix=settings.stream_prefix,
         ttl_s=settings.stream_ttl_s,
         flush_ms=settings.token_flush_ms,
-        running_ttl_s=max(86400, settings.job_timeout_s * 10),
+        running_ttl_s=settings.running_ttl_s,
     )
 
 

@@ -344,6 +344,11 @@ class Settings:
         )
 
     @property
+    def running_ttl_s(self) -> int:
+        """How long a job's snapshot lives while the job has not ended (a day, or ten job timeouts)."""
+        return max(86400, self.job_timeout_s * 10)
+
+    @property
     def broker_is_redis(self) -> bool:
         """Whether Celery's broker is Redis (kombu's visibility timeout applies) rather than AMQP."""
         return self.broker_url.startswith(REDIS_BROKER_SCHEMES)

@@ -181,9 +181,13 @@ class LocalRabbitMQ:
     def restart(self) -> None:
         """Stop the node and start it again on the same port and data: durable queues and persistent
         messages come back, connections do not."""
-        subprocess.run([self._ctl, "stop"], env=self._env, capture_output=True, timeout=60, check=False)
-        stop_process(self._proc, 30)
+        self._stop_node()
         self._start()
+
+    def _stop_node(self) -> None:
+        if self._proc.poll() is None:
+            subprocess.run([self._ctl, "stop"], env=self._env, capture_output=True, timeout=60, check=False)
+            stop_process(self._proc, 30)
 
     def _wait(self, timeout_s: float) -> None:
         from kombu import Connection
@@ -220,9 +224,7 @@ class LocalRabbitMQ:
 
     def stop(self) -> None:
         """Stop the node (and its port mapper) and remove its directory."""
-        if self._proc.poll() is None:
-            subprocess.run([self._ctl, "stop"], env=self._env, capture_output=True, timeout=60, check=False)
-            stop_process(self._proc, 30)
+        self._stop_node()
         epmd = shutil.which("epmd")
         if epmd is not None:  # the node started its own port mapper on ERL_EPMD_PORT; it outlives the node
             subprocess.run([epmd, "-kill"], env=self._env, capture_output=True, timeout=30, check=False)
@@ -319,6 +321,23 @@ class Worker:
         self.stop()
 
 
+def wait_serving(proc: subprocess.Popen[bytes], url: str, timeout_s: float, probe_timeout_s: float = 1.0) -> str | None:
+    """Wait until ``url`` answers 200 while ``proc`` runs: ``None`` once it does, else why it did not (the
+    process exited, or the time ran out). Shared by every HTTP server started here and in the tests."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if proc.poll() is not None:
+            return f"exited with {proc.returncode}"
+        try:
+            if requests.get(url, timeout=probe_timeout_s).status_code == 200:
+                return None
+        except requests.RequestException:
+            pass
+        if time.monotonic() > deadline:
+            return f"not ready after {timeout_s}s"
+        time.sleep(0.1)
+
+
 class GatewayServer:
     """``eco2 gateway`` as a subprocess on a free port, ready (``/healthz`` answers) when this returns."""
 
@@ -329,20 +348,10 @@ class GatewayServer:
         self._log = self.log_path.open("ab")
         cmd = [sys.executable, "-m", "eco2.cli.main", "gateway", "--port", str(self.port)]
         self.proc = subprocess.Popen(cmd, env={**os.environ, **env}, stdout=self._log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + ready_timeout_s
-        while True:
-            if self.proc.poll() is not None:
-                self.stop()
-                raise RuntimeError(f"the gateway exited early; see {self.log_path}")
-            try:
-                if requests.get(f"{self.url}/healthz", timeout=1).ok:
-                    return
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"the gateway did not start; see {self.log_path}")
-            time.sleep(0.1)
+        problem = wait_serving(self.proc, f"{self.url}/healthz", ready_timeout_s)
+        if problem is not None:
+            self.stop()
+            raise RuntimeError(f"the gateway {problem}; see {self.log_path}")
 
     def stop(self) -> int | None:
         """SIGTERM (uvicorn's graceful shutdown), then SIGKILL if it hangs."""

@@ -135,7 +135,7 @@ def _start_main_process_helpers(**_: Any) -> None:
         _heartbeat.start()
     _watchdog = RedisWatchdog(parts.client, parts.settings.stream_prefix, parts.metrics)
     _watchdog.start()
-    settings = runtime.main_process().settings
+    settings = parts.settings
     if settings.metrics_dir is not None and settings.metrics_port:
         host = MetricsHost(
             settings.metrics_dir,

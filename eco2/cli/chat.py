@@ -115,9 +115,8 @@ def _rejection(client: Any, key: str, since: str, job_id: str, timeout_s: float)
     """The worker's record of refusing ``job_id`` (in ``{prefix}:chat:rejected``), once it is there."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        for entry_id, raw in client.xread({key: since}, count=100, block=500) or []:
-            del entry_id
-            for sid, fields in raw:
+        for _stream, entries in client.xread({key: since}, count=100, block=500) or []:
+            for sid, fields in entries:
                 since = sid.decode()
                 record = {k.decode(): v.decode() for k, v in fields.items()}
                 if record.get("job_id") == job_id:

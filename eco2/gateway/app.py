@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -80,13 +79,13 @@ class Gateway:
         self.keys = ApiKeys(settings.api_keys)
         self.limiter = RateLimiter(settings.rate_per_minute)
         self.metrics = GatewayMetrics()
-        self.running_ttl_s = max(86400, core.job_timeout_s * 10)
-        # The worker's own writer (sync, in a thread): a cancel's terminal event keeps the stream's rules.
+        # The worker's own writer (sync, in a thread): a cancel's terminal event and an accepted job's
+        # snapshot follow the stream's rules.
         self.events = RedisStreamsEvents(
             redis.Redis.from_url(core.stream_redis_url),
             prefix=self.prefix,
             ttl_s=core.stream_ttl_s,
-            running_ttl_s=self.running_ttl_s,
+            running_ttl_s=core.running_ttl_s,
         )
 
     @asynccontextmanager
@@ -145,13 +144,13 @@ class Gateway:
             return error(400, exc.code, exc.message)
         if request_.session_id is not None:
             kwargs["session_seq"] = await self._next_seq(request_.session_id)
-        keys = StreamKeys.for_job(self.prefix, job_id)
-        await self._mark_accepted(keys)
+        # A queued snapshot first, so the stream URL answers before a worker has taken the job.
+        await anyio.to_thread.run_sync(self.events.mark_queued, job_id)
         try:
             await anyio.to_thread.run_sync(self._send, kwargs)
         except Exception as exc:
             log.warning("gateway: enqueueing job %s failed: %s", job_id, type(exc).__name__)
-            await self.redis.delete(keys.snapshot)
+            await self.redis.delete(StreamKeys.for_job(self.prefix, job_id).snapshot)
             return error(503, "broker_unavailable", "the chat could not be enqueued; try again")
         base = f"/v1/chats/{job_id}"
         return JSONResponse(
@@ -248,15 +247,6 @@ class Gateway:
             pipe.expire(key, SESSION_SEQ_TTL_S)
             seq, _ = await pipe.execute()
         return int(seq)
-
-    async def _mark_accepted(self, keys: StreamKeys) -> None:
-        """A ``queued`` snapshot, so the stream URL answers before a worker has taken the job."""
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hsetnx(keys.snapshot, "status", "queued")
-            pipe.hsetnx(keys.snapshot, "last_seq", "0")
-            pipe.hset(keys.snapshot, "updated_ms", str(time.time_ns() // 1_000_000))
-            pipe.expire(keys.snapshot, self.running_ttl_s)
-            await pipe.execute()
 
     def _send(self, kwargs: dict[str, Any]) -> None:
         self.celery.send_task(

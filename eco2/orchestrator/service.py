@@ -21,7 +21,7 @@ from langgraph.types import Command
 from eco2.adapters.checkpoint.retention import CheckpointRetention
 from eco2.adapters.noop.metrics import NoOpMetricsAdapter
 from eco2.adapters.noop.telemetry import NoOpTelemetryConfig
-from eco2.domain.events import Claim
+from eco2.domain.events import Claim, JobSnapshot
 from eco2.domain.request import ChatRequest, parse_request, valid_job_id
 from eco2.domain.subagents import ResultStatus, SubagentQuery, SubagentResult
 from eco2.errors import ContinuationEarlyError, ContractError, JobEndedError, StreamError
@@ -380,21 +380,19 @@ class ChatService:
         log.info("job %s %ss %d job(s) of its session", request.job_id, request.multitask_strategy, len(ahead))
         return "queued"
 
-    def _keep_interrupted_turn(self, job: JobRef, how: str) -> None:
+    def _keep_interrupted_turn(self, job: JobRef, snapshot: JobSnapshot) -> None:
         """An interrupted (or cancelled) turn stays in the session's memory with what it had answered, so
         the next message can refer to it; a rolled-back turn leaves no trace (nothing to do: memory is
         written only when a turn completes)."""
-        if how == "rollback" or job.session_id is None:
+        if snapshot.cancelled == "rollback" or job.session_id is None:
             return
         config = self._config(job)
         values: ChatState = self._graph.get_state(config).values  # type: ignore[assignment]
         if values.get("job_id") != job.job_id or values.get("ended") == "cancelled":
             return  # another job's turn by now, or this one's already kept (a redelivered continuation)
-        snapshot = self._events.snapshot(job.job_id)
-        partial = snapshot.answer if snapshot is not None else ""
         turn = {
             "user": values["request"]["message"],
-            "assistant": f"{partial} (중단됨)".strip(),
+            "assistant": f"{snapshot.answer} (중단됨)".strip(),
             "intent": primary_intent(values),
         }
         turns, summary = remember(
@@ -414,7 +412,7 @@ class ChatService:
         if snapshot is not None and snapshot.cancelled:  # a timeout's trace is closed by the sweeper
             # Before the session is handed on: the next message (an interrupting one) reads this memory.
             try:
-                self._keep_interrupted_turn(job, snapshot.cancelled)
+                self._keep_interrupted_turn(job, snapshot)
             except Exception:  # memory is a courtesy here: the job has ended either way
                 log.warning("could not remember the interrupted turn of job %s", job.job_id, exc_info=True)
             self._end_trace(job, "cancelled", intent, f"cancelled: {snapshot.cancelled}")

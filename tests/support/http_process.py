@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import subprocess
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import requests
-
-from eco2.localrun import stop_process
+from eco2.localrun import stop_process, wait_serving
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,19 +28,11 @@ class HttpProcess:
         self.log_path = log_path
         self._log = log_path.open("ab")
         self.proc = subprocess.Popen(list(argv), cwd=ROOT, env=dict(env), stdout=self._log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout_s
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{name} exited with {self.proc.returncode}:\n{self.log()}")
-            try:
-                if requests.get(ready_url, timeout=probe_timeout_s).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
+        problem = wait_serving(self.proc, ready_url, timeout_s, probe_timeout_s)
+        if problem is not None:
+            if self.proc.poll() is None:
                 self.stop()
-                raise RuntimeError(f"{name} not ready after {timeout_s}s:\n{self.log()}")
-            time.sleep(0.2)
+            raise RuntimeError(f"{name} {problem}:\n{self.log()}")
 
     def log(self) -> str:
         """The process's output so far (for failure messages)."""

@@ -49,6 +49,13 @@ class MemorySessionQueue:
         session.order.append(job_id)
 
     @staticmethod
+    def _leave(session: _Session, job_id: str) -> None:
+        """Take the job out of the order and forget what was kept for it."""
+        if job_id in session.order:
+            session.order.remove(job_id)
+        MemorySessionQueue._drop(session, job_id)
+
+    @staticmethod
     def _drop(session: _Session, job_id: str) -> None:
         session.last_seq = max(session.last_seq, session.seqs.get(job_id, 0))  # as sessions.lua's passed()
         session.waiting.pop(job_id, None)
@@ -69,9 +76,7 @@ class MemorySessionQueue:
 
     @staticmethod
     def _activate(session: _Session, job_id: str, lease_s: float) -> None:
-        if job_id in session.order:
-            session.order.remove(job_id)
-        MemorySessionQueue._drop(session, job_id)
+        MemorySessionQueue._leave(session, job_id)
         session.active = (job_id, time.monotonic() + lease_s)
 
     def arrived(self, session_id: str, job_id: str, seq: int | None = None) -> None:
@@ -130,9 +135,7 @@ class MemorySessionQueue:
         """Drop a job that will never run; the next waiting job if the session is idle."""
         with self._lock:
             session = self._session(session_id)
-            if job_id in session.order:
-                session.order.remove(job_id)
-            self._drop(session, job_id)
+            self._leave(session, job_id)
             if session.active is not None and session.active[0] == job_id:
                 session.active = None  # promoted, but it will never run: pass the session on
             return self._promote(session, lease_s) if session.active is None else None

@@ -30,8 +30,9 @@ def _transports() -> list[ModuleType]:
     return found
 
 
-_TIMEOUTS: tuple[type[BaseException], ...] = tuple(m.TimeoutException for m in _transports())
-_TRANSPORT_ERRORS: tuple[type[BaseException], ...] = tuple(m.TransportError for m in _transports())
+_TRANSPORTS = _transports()
+_TIMEOUTS: tuple[type[BaseException], ...] = tuple(m.TimeoutException for m in _TRANSPORTS)
+_TRANSPORT_ERRORS: tuple[type[BaseException], ...] = tuple(m.TransportError for m in _TRANSPORTS)
 
 _STATUS_WORDS = {401: "authentication failed", 403: "permission denied", 429: "quota exhausted"}
 _CODE = re.compile(r"^[a-z_]{1,40}$")

@@ -86,13 +86,14 @@ class _MetricsListener(pybreaker.CircuitBreakerListener):
         self._lock = threading.Lock()
 
     def state_change(self, cb: pybreaker.CircuitBreaker, old_state: Any, new_state: Any) -> None:
-        state = STATE_NAMES.get(str(new_state.name), "open")
+        name, state = str(cb.name), STATE_NAMES.get(str(new_state.name), "open")
         with self._lock:
-            if self._known.get(str(cb.name), "closed") == state:
+            previous = self._known.get(name, "closed")
+            if previous == state:
                 return
-            previous, self._known[str(cb.name)] = self._known.get(str(cb.name), "closed"), state
-        log.warning("circuit breaker %s: %s -> %s", cb.name, previous, state)
-        self._metrics.track_breaker_state(str(cb.name), state)
+            self._known[name] = state
+        log.warning("circuit breaker %s: %s -> %s", name, previous, state)
+        self._metrics.track_breaker_state(name, state)
 
 
 class Breakers:
