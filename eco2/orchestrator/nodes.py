@@ -22,6 +22,7 @@ from eco2.domain.events import StageStatus
 from eco2.domain.subagents import SubagentResult
 from eco2.errors import JobEndedError, UpstreamError
 from eco2.orchestrator import routing
+from eco2.orchestrator.followup import TopicReader
 from eco2.orchestrator.memory import remember
 from eco2.orchestrator.outcome import outcome_of
 from eco2.orchestrator.state import ChatState, results_of
@@ -49,6 +50,7 @@ class NodeDeps:
     history_turns: int = 6
     summary_max_chars: int = 1200
     metrics: MetricsPort = field(default_factory=NoOpMetricsAdapter)
+    topics: TopicReader = field(default_factory=TopicReader)
 
 
 class Nodes:
@@ -58,25 +60,38 @@ class Nodes:
         self.deps = deps
 
     def intent(self, state: ChatState, runtime: Runtime[RunContext]) -> dict[str, Any]:
-        """Classify the message (using the session's earlier messages for follow-ups) and plan round one.
+        """Classify the message, resolve what a follow-up refers to, and plan round one.
 
-        Planning lives here, not in a node of its own: every LangGraph step costs a superstep's bookkeeping
-        on the chat's critical path, and the plan is a pure function of the intents.
+        The classifier uses the session's earlier messages to carry the intent of a follow-up; the topic
+        reader carries its item and district as hints, and turns a bare reply to the previous turn's
+        question ("강남구요") back into that question. Planning lives here, not in a node of its own: every
+        LangGraph step costs a superstep's bookkeeping on the chat's critical path, and the plan is a pure
+        function of the intents.
         """
         events = runtime.context.events
         events.stage("intent", StageStatus.STARTED)
-        history = [turn["user"] for turn in state.get("turns", [])]
+        turns = state.get("turns", [])
+        message = state["request"]["message"]
         started = time.perf_counter()
-        result = self.deps.classifier.classify(state["request"]["message"], history)
-        self.deps.metrics.track_intent(result.primary.value, result.provider, time.perf_counter() - started)
-        events.stage("intent", StageStatus.COMPLETED, intent=result.primary.value)
-        intents = [s.intent.value for s in result.intents]
+        result = self.deps.classifier.classify(message, [turn["user"] for turn in turns])
+        classified = [(s.intent.value, round(s.confidence, 4)) for s in result.intents]
+        resolution = self.deps.topics.resolve(message, [name for name, _ in classified], turns)
+        if resolution.intents:  # the reply to a question back: the question's intents, surely
+            classified = [(name, 1.0) for name in resolution.intents]
+        primary = classified[0][0]
+        self.deps.metrics.track_intent(primary, result.provider, time.perf_counter() - started)
+        events.stage("intent", StageStatus.COMPLETED, intent=primary)
+        if resolution.carried:
+            log.debug("follow-up carries %s", ",".join(resolution.carried))
+        intents = [name for name, _ in classified]
         has_image = bool(state["request"].get("image_url"))  # vision runs first when an image came along
         return {
-            "intents": [{"intent": s.intent.value, "confidence": round(s.confidence, 4)} for s in result.intents],
+            "intents": [{"intent": name, "confidence": confidence} for name, confidence in classified],
             "intent_provider": result.provider,
             "plan": routing.first_round(intents, has_image),
             "round": 1,
+            "hints": resolution.hints,
+            "query_message": resolution.message if resolution.message != message else "",
         }
 
     def dispatch(self, state: ChatState) -> dict[str, Any]:
@@ -155,12 +170,18 @@ class Nodes:
         return {**update, "ended": "done" if wrote else "late"}
 
     def _remember(self, state: ChatState, answer: str) -> tuple[list[dict[str, str]], str]:
-        """The session memory with this turn added, kept bounded (same step as the answer: one checkpoint)."""
-        turn = {
-            "user": state["request"]["message"],
-            "assistant": answer,
-            "intent": state["intents"][0]["intent"] if state.get("intents") else "general",
-        }
+        """The session memory with this turn added, kept bounded (same step as the answer: one checkpoint).
+
+        The turn keeps what it was about (item, district, a question it asked back) for follow-ups.
+        """
+        intents = [entry["intent"] for entry in state.get("intents", [])] or ["general"]
+        topic = self.deps.topics.topic(
+            state.get("query_message") or state["request"]["message"],
+            intents,
+            state.get("hints", {}),
+            results_of(state),
+        )
+        turn = {**topic, "user": state["request"]["message"], "assistant": answer, "intent": intents[0]}
         return remember(
             state.get("turns", []),
             state.get("summary", ""),

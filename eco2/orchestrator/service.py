@@ -329,6 +329,8 @@ class ChatService:
             [entry["intent"] for entry in state["intents"]],
             pending.get("hints"),
         )
+        if state.get("query_message"):  # a reply to a question back: the subagents read both
+            query = dataclasses.replace(query, message=str(state["query_message"]))
         names = list(pending["subagents"])
         ready: list[dict[str, Any]] = []
         if self._runner is not None and not self._dispatcher.continues_before_return:

@@ -30,6 +30,9 @@ class ChatState(TypedDict, total=False):
     """Subagents of the next (or current) round."""
     round: int
     hints: dict[str, str]
+    """Facts for the subagents: carried from earlier turns (item, district), then found by a round (vision)."""
+    query_message: str
+    """What the subagents read when it is not the message itself: a question back plus this reply to it."""
     results: dict[str, dict[str, Any]]
     """Subagent name -> ``SubagentResult.to_dict()`` for this turn."""
     missing: list[str]
@@ -42,7 +45,9 @@ class ChatState(TypedDict, total=False):
     """How the answer node's ``done`` went: ``"done"`` written, ``"late"`` (the job had already ended), or
     ``""`` when it did not run."""
     turns: list[dict[str, str]]
-    """Recent turns ``{"user", "assistant", "intent"}``, oldest first, at most ``history_turns``."""
+    """Recent turns ``{"user", "assistant", "intent"}`` plus what each was about (``item``, ``district``,
+    ``place``, ``awaiting``/``question``: see :mod:`eco2.orchestrator.followup`), oldest first, at most
+    ``history_turns``."""
     summary: str
     """Bounded summary of turns older than ``turns``."""
 
@@ -63,6 +68,7 @@ def turn_input(job_id: str, request: dict[str, Any], accepted_at: float = 0.0) -
         plan=[],
         round=0,
         hints={},
+        query_message="",
         results={},
         missing=[],
         fallbacks=[],

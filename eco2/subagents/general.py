@@ -17,7 +17,13 @@ import yaml
 
 from eco2.domain.subagents import ResultStatus, Source, SubagentQuery, SubagentResult
 
-MIN_SIMILARITY = 0.3
+MIN_SIMILARITY = 0.45
+"""Below this, a match is carried by shared endings ("…만드는 법 알려줘"), not by what the question is about."""
+OUT_OF_SCOPE = (
+    "그 이야기는 제가 잘 도와드리기 어려워요. 저는 분리배출 도우미 이코라서 이런 걸 알려드릴 수 있어요: "
+    "품목별 버리는 방법, 대형폐기물 신고와 수수료, 폐건전지·폐휴대폰 수거함 위치, 재활용품 시세, 날씨."
+)
+"""The reply to a message that is neither eco2's business nor in the FAQ: short, and says what eco2 does."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,10 +76,21 @@ class FaqGeneral:
         return best
 
     def run(self, query: SubagentQuery) -> SubagentResult:
-        """Answer from the FAQ, or say that nothing matched (EMPTY)."""
+        """Answer from the FAQ, or say that nothing matched (EMPTY).
+
+        When the message itself is small talk or out of scope (``general`` is its primary intent), "nothing
+        matched" still gets a fitting reply: what eco2 can help with. As the last step of a fallback chain
+        (an item the retriever did not know) it stays silent, and the answer asks for a clearer item.
+        """
         entry, score = self.best(query.message)
         if entry is None or score < MIN_SIMILARITY:
-            return SubagentResult("general", ResultStatus.EMPTY, data={"similarity": round(score, 3)})
+            own = bool(query.intents) and query.intents[0] == "general"
+            return SubagentResult(
+                "general",
+                ResultStatus.EMPTY,
+                summary=OUT_OF_SCOPE if own else "",
+                data={"similarity": round(score, 3), "reply": "out_of_scope" if own else ""},
+            )
         return SubagentResult(
             "general",
             ResultStatus.OK,

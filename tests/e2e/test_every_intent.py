@@ -119,3 +119,42 @@ def test_worker_log_never_shows_a_key(workers: str, tmp_path_factory: pytest.Tem
         text = log.read_text(errors="replace")
         for key in (OPENAI_KEY, DATA_KEY, fake_kakao.KEY, fake_odcloud.VALID_KEY):
             assert key not in text
+
+
+def _say(workers: str, session: str, message: str) -> dict[str, Any]:
+    job_id = f"e2e-conv-{uuid.uuid4().hex[:8]}"
+    kwargs = {"job_id": job_id, "message": message, "session_id": session}
+    Celery(broker=workers).send_task("eco2.chat.process", kwargs=kwargs, queue="eco2.chat")
+    data = terminal(collect(redis.Redis.from_url(workers), job_id, timeout_s=90))
+    assert data["_type"] == "done", data
+    return data
+
+
+@pytest.mark.parametrize("reply", ["강남구", "강남구요", "역삼동이요"])
+def test_a_reply_to_the_district_question_answers_the_original_question(workers: str, reply: str) -> None:
+    session = f"conv-{uuid.uuid4().hex[:8]}"
+    asked = _say(workers, session, "폐휴대폰 수거함 어디 있어?")
+    assert asked["subagents"]["collection_point"] == "needs_input"
+    assert "시·군·구" in asked["answer"]
+    answered = _say(workers, session, reply)
+    assert answered["intent"] == "collection_point"
+    assert answered["subagents"]["collection_point"] == "ok", answered["subagents"]
+    assert "서울특별시 강남구 폐휴대폰 수거 장소" in answered["answer"]
+
+
+@pytest.mark.parametrize(
+    ("first", "follow_up", "about"),
+    [
+        ("우유팩은 어떻게 버려?", "그거 씻어야 돼?", "[우유팩]"),
+        ("유리병 어떻게 버려?", "그럼 뚜껑은?", "[금속 병뚜껑]"),
+    ],
+)
+def test_a_follow_up_is_answered_about_what_the_conversation_is_about(
+    workers: str, first: str, follow_up: str, about: str
+) -> None:
+    session = f"conv-{uuid.uuid4().hex[:8]}"
+    _say(workers, session, first)
+    answered = _say(workers, session, follow_up)
+    assert answered["intent"] == "waste"
+    assert answered["subagents"]["waste_rag"] == "ok"
+    assert about in answered["answer"]

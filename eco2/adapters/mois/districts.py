@@ -90,6 +90,32 @@ _NICKNAMES: dict[str, tuple[str, str, str]] = {
     "세종특별자치시": ("세종특별자치시", "세종시", ""),
 }
 
+# Well-known 동 whose name is its 시군구's alone, so "역삼동이요" can answer "which district?". Ambiguous ones
+# (신사동: 강남구 and 은평구; 중앙동: dozens) are left out: the question is then asked again.
+_NEIGHBOURHOODS: dict[str, str] = {
+    "서울특별시 강남구": "역삼동 삼성동 대치동 압구정동 청담동 논현동 개포동 도곡동 일원동 수서동 세곡동",
+    "서울특별시 서초구": "서초동 반포동 방배동 양재동 잠원동 내곡동",
+    "서울특별시 송파구": "잠실동 방이동 문정동 가락동 석촌동 송파동 오금동 거여동 마천동 풍납동 위례동",
+    "서울특별시 강동구": "천호동 명일동 고덕동 암사동 둔촌동 성내동 상일동",
+    "서울특별시 마포구": "서교동 합정동 망원동 연남동 상암동 공덕동 아현동",
+    "서울특별시 용산구": "이태원동 한남동 후암동 청파동 효창동 서빙고동 보광동",
+    "서울특별시 영등포구": "여의도동 당산동 문래동 대림동 신길동 양평동",
+    "서울특별시 관악구": "신림동 봉천동 남현동",
+    "서울특별시 동작구": "노량진동 사당동 상도동 흑석동",
+    "서울특별시 성동구": "성수동 왕십리동 옥수동 행당동",
+    "서울특별시 광진구": "자양동 화양동 구의동 중곡동",
+    "서울특별시 노원구": "상계동 중계동 하계동 공릉동",
+    "서울특별시 서대문구": "연희동 홍제동 신촌동 창천동 북아현동 홍은동",
+    "서울특별시 은평구": "불광동 응암동 녹번동 진관동 역촌동",
+    "서울특별시 양천구": "목동",
+    "서울특별시 강서구": "화곡동 등촌동 마곡동 방화동 염창동",
+    "서울특별시 구로구": "구로동 신도림동 개봉동 고척동",
+    "서울특별시 금천구": "가산동 독산동",
+    "부산광역시 해운대구": "우동 중동 좌동 재송동 반여동",
+    "부산광역시 수영구": "광안동 민락동 남천동",
+}
+"""``시도 시군구`` -> its 동 (space separated)."""
+
 # Stems ("강남" for 강남구) that are also everyday words would turn "동작 버튼" or "구리 전선" into a district.
 # fmt: off
 _STEM_BLOCKLIST = frozenset((
@@ -171,9 +197,20 @@ def _index() -> tuple[re.Pattern[str], dict[str, tuple[object, ...]]]:
             table[stem] = list(districts)
     for nickname, (sido, city, gu) in _NICKNAMES.items():
         table[nickname] = [District(sido, city, gu)]
+    for dong, home in _neighbourhoods():
+        table.setdefault(dong, [home])
     longest_first = sorted(table, key=len, reverse=True)
     pattern = re.compile("|".join(re.escape(name) for name in longest_first))
     return pattern, {name: tuple(targets) for name, targets in table.items()}
+
+
+def _neighbourhoods() -> list[tuple[str, District]]:
+    """Each well-known 동 with its 시군구; two-letter ones ("우동", "목동") are everyday words too: left out."""
+    pairs: list[tuple[str, District]] = []
+    for where, dongs in _NEIGHBOURHOODS.items():
+        sido, sigungu = where.split()
+        pairs.extend((dong, District(sido, sigungu)) for dong in dongs.split() if len(dong) >= 3)
+    return pairs
 
 
 def _is_hangul(char: str) -> bool:

@@ -52,6 +52,12 @@ ASK_ITEM_NAME = (
     "사진 속 물건을 알아보지 못했어요. 물건 이름(예: '페트병', '우유팩')을 알려주시면 정확한 배출 방법을 알려드릴게요."
 )
 
+NOTHING_FOUND = "지금은 이 질문에 대한 정확한 정보를 찾지 못했어요."
+NARROW_HINT = "품목 이름이나 지역을 조금 더 구체적으로 알려주시면 다시 찾아볼게요."
+NARROWABLE = frozenset({"waste", "bulk_waste", "collection_point", "location", "recyclable_price"})
+"""Intents whose answer a more precise item or district could find; small talk or a character question
+gets no such hint."""
+
 _PIECE = re.compile(r"\S+\s*|\s+")
 
 
@@ -77,18 +83,24 @@ def compose(answer_input: AnswerInput) -> str:
     parts.extend(r.summary.strip() for r in needs)
     if any(r.name == "vision" and r.status is not ResultStatus.OK for r in answer_input.results):
         parts.append(ASK_ITEM_NAME)
-    if answer_input.missing:
-        parts.append(_missing_sentence(answer_input.results, answer_input.missing))
+    # A subagent whose own words are shown already (a question back, "nothing here, try the 주민센터") needs
+    # no second line saying it found nothing.
+    said = {r.name for r in needs}
+    missing = tuple(name for name in answer_input.missing if name not in said)
+    if missing:
+        parts.append(_missing_sentence(answer_input.results, missing))
     if not usable and not needs:
         unconfigured = any(r.status is ResultStatus.NOT_CONFIGURED for r in answer_input.results)
-        parts.insert(
-            0,
-            "죄송해요, 이 질문에 답할 정보를 지금은 가져올 수 없어요."
-            if unconfigured
-            else "지금은 이 질문에 대한 정확한 정보를 찾지 못했어요. 품목 이름이나 지역을 조금 더 구체적으로 "
-            "알려주시면 다시 찾아볼게요.",
-        )
+        parts.insert(0, _nothing_found(primary, unconfigured))
     return "\n\n".join(p for p in parts if p)
+
+
+def _nothing_found(primary: str, unconfigured: bool) -> str:
+    """The opening of an answer with nothing to say: the hint only where an item or district would help."""
+    head = "죄송해요, 이 질문에 답할 정보를 지금은 가져올 수 없어요." if unconfigured else NOTHING_FOUND
+    if primary in NARROWABLE:
+        return f"{head} {NARROW_HINT}"
+    return head
 
 
 def _missing_sentence(results: tuple[SubagentResult, ...], missing: tuple[str, ...]) -> str:
