@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
@@ -54,3 +55,20 @@ def test_failures_from_every_thread_count_toward_one_state_reported_once() -> No
     threading.Thread(target=lambda: breakers.state("kma")).start()  # another thread notices the state too
     time.sleep(0.1)
     assert metrics.states == [("kma", "open")]
+
+
+def test_an_opening_is_logged_once_naming_where_the_upstream_is(caplog: pytest.LogCaptureFixture) -> None:
+    breakers = Breakers(fail_max=1, reset_timeout_s=60)
+    breakers.describe("character", "character service at 127.0.0.1:50051")
+
+    def refused() -> None:
+        raise RetryableError("UNAVAILABLE")
+
+    with caplog.at_level(logging.WARNING, logger="eco2.adapters.resilience.breakers"):
+        for _ in range(3):  # the failure that opens it, then two refused at once
+            with pytest.raises(CircuitOpenError):
+                breakers.call("character", refused)
+    assert [r.getMessage() for r in caplog.records] == [
+        "circuit breaker character: closed -> open (character service at 127.0.0.1:50051); "
+        "its calls fail at once for 60 s"
+    ]

@@ -4,8 +4,10 @@ Only retryable failures (timeouts, 5xx, 429, connection errors, gRPC UNAVAILABLE
 malformed request says nothing about the upstream's health. While a breaker is open, calls fail at once
 with :class:`CircuitOpenError` (permanent: retrying into an open breaker only adds load). With a Redis
 client the state is shared by every process and host, so one process's evidence protects all of them.
-State changes are reported to metrics (``chat_circuit_breaker_state``). Each thread calls through a breaker
-of its own over the shared state (see ``Breakers.get``): pybreaker serialises the calls of one breaker.
+State changes are reported to metrics (``chat_circuit_breaker_state``) and logged as one WARNING per process
+and change (an opening is logged once, not per refused call), naming where the upstream is when its client
+said so (``Breakers.describe``). Each thread calls through a breaker of its own over the shared state (see
+``Breakers.get``): pybreaker serialises the calls of one breaker.
 """
 
 from __future__ import annotations
@@ -83,6 +85,8 @@ class _MetricsListener(pybreaker.CircuitBreakerListener):
     def __init__(self, metrics: MetricsPort) -> None:
         self._metrics = metrics
         self._known: dict[str, str] = {}
+        self.where: dict[str, str] = {}
+        """Where each upstream is, for the log line (``Breakers.describe``)."""
         self._lock = threading.Lock()
 
     def state_change(self, cb: pybreaker.CircuitBreaker, old_state: Any, new_state: Any) -> None:
@@ -92,7 +96,11 @@ class _MetricsListener(pybreaker.CircuitBreakerListener):
             if previous == state:
                 return
             self._known[name] = state
-        log.warning("circuit breaker %s: %s -> %s", name, previous, state)
+        where = self.where.get(name)
+        suffix = f" ({where})" if where else ""
+        if state == "open":
+            suffix += f"; its calls fail at once for {cb.reset_timeout:g} s"
+        log.warning("circuit breaker %s: %s -> %s%s", name, previous, state, suffix)
         self._metrics.track_breaker_state(name, state)
 
 
@@ -153,6 +161,13 @@ class Breakers:
                     storage = pybreaker.CircuitMemoryStorage(pybreaker.STATE_CLOSED)
                 self._storages[upstream] = storage
             return storage
+
+    def describe(self, upstream: str, where: str) -> None:
+        """Say where ``upstream`` is (``"character service at host:port"``): its state changes name it.
+
+        ``where`` goes to logs: an address, never a URL with credentials or a key.
+        """
+        self._listener.where[upstream] = where
 
     def call(self, upstream: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run ``fn`` through the upstream's breaker."""
