@@ -197,10 +197,11 @@ class Settings:
     """``KECO_API_KEY``: odcloud key for KECO's collection-point dataset (falls back to the data.go.kr key)."""
     odcloud_base_url: str = "https://api.odcloud.kr/api"
     """``ECO2_ODCLOUD_BASE_URL``."""
-    character_grpc_addr: str = "localhost:50051"
-    """``ECO2_CHARACTER_GRPC_ADDR``: the character service (``eco2 character-server``)."""
+    character_grpc_addr: str = ""
+    """``ECO2_CHARACTER_GRPC_ADDR``: the character service (``eco2 character-server``) at ``host:port``. Unset:
+    each worker process serves the bundled catalogue itself on a loopback port (the embedded service)."""
     character_grpc_tls: bool = False
-    """``ECO2_CHARACTER_GRPC_TLS``: connect with TLS."""
+    """``ECO2_CHARACTER_GRPC_TLS``: connect with TLS (to a set address; the embedded service is loopback)."""
     character_grpc_ca: Path | None = None
     """``ECO2_CHARACTER_GRPC_CA``: CA bundle for the character service's certificate."""
     web_search: str = "auto"
@@ -310,7 +311,7 @@ class Settings:
             mois_base_url=_url(env, "ECO2_MOIS_BASE_URL", d.mois_base_url),
             keco_api_key=_secret(env, "KECO_API_KEY"),
             odcloud_base_url=_url(env, "ECO2_ODCLOUD_BASE_URL", d.odcloud_base_url),
-            character_grpc_addr=env.get("ECO2_CHARACTER_GRPC_ADDR", "").strip() or d.character_grpc_addr,
+            character_grpc_addr=env.get("ECO2_CHARACTER_GRPC_ADDR", "").strip(),
             character_grpc_tls=_bool(env, "ECO2_CHARACTER_GRPC_TLS", False),
             character_grpc_ca=Path(ca) if (ca := env.get("ECO2_CHARACTER_GRPC_CA", "").strip()) else None,
             web_search=_choice(env, "ECO2_WEB_SEARCH", d.web_search, {"auto", "openai", "ddgs", "off"}),

@@ -2,7 +2,8 @@
 
 Probes are cheap and spend no API quota: an HTTP upstream is "reachable" when its host answers any HTTP
 response to a GET of its base URL within the timeout (a 404 still proves DNS, TCP, TLS and the server),
-the character service answers the standard gRPC health check, Redis answers PING. Keys are never printed.
+the character service answers the standard gRPC health check (without ``ECO2_CHARACTER_GRPC_ADDR``, the
+embedded one is started here and asked), Redis answers PING. Keys are never printed.
 """
 
 from __future__ import annotations
@@ -90,6 +91,17 @@ def _grpc_health(addr: str, tls: bool) -> Callable[[float], None]:
     return probe
 
 
+def _embedded_character(timeout: float) -> None:
+    """What a worker without ``ECO2_CHARACTER_GRPC_ADDR`` does: serve the catalogue on loopback, here too."""
+    from eco2.adapters.grpc_character.embedded import EmbeddedCharacterService
+
+    service = EmbeddedCharacterService()
+    try:
+        _grpc_health(service.address(), tls=False)(timeout)
+    finally:
+        service.stop()
+
+
 def _used_by(breakers: tuple[str, ...], extra: str = "") -> str:
     names = dict.fromkeys(name for breaker in breakers for name in users_of(breaker))
     return ", ".join([*([extra] if extra else []), *names])
@@ -152,8 +164,10 @@ def upstreams(settings: Settings) -> list[Upstream]:
             "character",
             "",
             True,
-            settings.character_grpc_addr,
-            _grpc_health(settings.character_grpc_addr, settings.character_grpc_tls),
+            settings.character_grpc_addr or "embedded: each worker process serves it on loopback",
+            _grpc_health(settings.character_grpc_addr, settings.character_grpc_tls)
+            if settings.character_grpc_addr
+            else _embedded_character,
             ("character",),
         ),
     ]

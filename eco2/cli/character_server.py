@@ -1,9 +1,11 @@
 """``eco2 character-server``: serve ``character.v1.CharacterService`` (and gRPC health) from the catalogue.
 
-The worker's ``character`` subagent calls it at ``ECO2_CHARACTER_GRPC_ADDR`` (``localhost:50051`` by
-default). It stops gracefully on SIGTERM (health goes NOT_SERVING, running calls get ``--grace`` seconds),
-which is what Kubernetes sends before killing a pod. With ``--tls-cert`` and ``--tls-key`` it serves TLS
-only; clients then set ``ECO2_CHARACTER_GRPC_TLS=true`` (and ``ECO2_CHARACTER_GRPC_CA`` for a private CA).
+Workers call it when ``ECO2_CHARACTER_GRPC_ADDR`` names it (``localhost:50051`` for this command's default
+on the same host); with the variable unset each worker process serves the catalogue itself, so this command
+is for a shared service, as the Helm chart runs it. It stops gracefully on SIGTERM (health goes
+NOT_SERVING, running calls get ``--grace`` seconds), which is what Kubernetes sends before killing a pod.
+With ``--tls-cert`` and ``--tls-key`` it serves TLS only; clients then set ``ECO2_CHARACTER_GRPC_TLS=true``
+(and ``ECO2_CHARACTER_GRPC_CA`` for a private CA).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """``eco2 demo``: the README's main job on the embedded default.
 
 Starts a private redis-server and a Celery worker consuming every queue, sends sample chats of several
-intents (including a follow-up in one session), and shows each answer streaming live. No API keys needed.
+intents (including a follow-up in one session), and shows each answer streaming live. No API keys needed,
+and no character service: without ``ECO2_CHARACTER_GRPC_ADDR`` the worker serves the characters itself.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ SAMPLES: tuple[tuple[str, str | None], ...] = (
     ("소파 버리는 방법 알려줘", None),
     ("치킨 먹고 남은 뼈는 음식물쓰레기야?", None),
     ("오늘 비 와?", None),
+    ("이코 캐릭터는 누구야?", None),
     ("안녕하세요! 탄소중립이 뭐야?", None),
 )
 

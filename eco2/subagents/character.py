@@ -6,8 +6,12 @@ found by the ``waste_rag`` retriever ("닭뼈 캐릭터" -> ``not_food_waste``),
 character. What the character is, says and earns comes from ``character.v1.CharacterService``
 (``GetCharacterByMatch``, ``GetDefaultCharacter``, ``GetCharacterReward``, ``ListCharacters``).
 
-The service is configured by default (``localhost:50051``); when it is unreachable the client's errors
-reach the runner, which reports ``failed`` (fail mode open: the answer goes on without characters).
+With ``ECO2_CHARACTER_GRPC_ADDR`` set it calls that service (``eco2 character-server``; the Helm chart sets
+it); unset, each process serves the bundled catalogue itself on loopback (``embedded.py``), so the default
+setup answers character questions with nothing else running. When the service cannot be reached the
+client's errors reach the runner carrying a sentence for the user, "캐릭터 서비스에 연결할 수 없어요
+(host:port)", and the runner reports ``failed`` with it as the summary (fail mode open: the answer goes on
+without characters).
 """
 
 from __future__ import annotations
@@ -26,13 +30,15 @@ from eco2.adapters.grpc_character.catalogue import (
     load_catalogue,
 )
 from eco2.adapters.grpc_character.client import CharacterClient, CharacterInfo, CharacterListing, RewardInfo
+from eco2.adapters.grpc_character.embedded import embedded_address
+from eco2.adapters.resilience.breakers import CircuitOpenError
 from eco2.domain.subagents import ResultStatus, Source, SubagentQuery, SubagentResult
+from eco2.errors import RetryableError
 from eco2.ports.subagents import SubagentPort
 from eco2.rag.corpus import WasteItem
 from eco2.rag.retriever import WasteRetriever
 from eco2.subagents.context import SubagentContext
 from eco2.subagents.registry import spec_for
-from eco2.subagents.unavailable import NotConfigured
 
 NAME = "character"
 ATTEMPTS = 3
@@ -59,16 +65,16 @@ _NOISE = re.compile(
 
 
 def build(ctx: SubagentContext) -> SubagentPort:
-    """The subagent on a lazily connecting client; deadlines fit the registry's time limit."""
+    """The subagent on a lazily connecting client (to the embedded service when no address is set);
+    deadlines fit the registry's time limit."""
     settings = ctx.settings
-    if not settings.character_grpc_addr:
-        return NotConfigured(NAME, "ECO2_CHARACTER_GRPC_ADDR is not set")
+    address = settings.character_grpc_addr
     # A run makes a few RPCs; two fully retried ones (plus backoff) must fit in the soft time limit.
     deadline_s = spec_for(NAME).timeout_s / (2 * ATTEMPTS + 2)
     client = CharacterClient(
-        settings.character_grpc_addr,
+        address or embedded_address,
         ctx.breakers,
-        tls=settings.character_grpc_tls,
+        tls=settings.character_grpc_tls and bool(address),  # the embedded service is plain loopback
         ca_path=settings.character_grpc_ca,
         deadline_s=deadline_s,
         attempts=ATTEMPTS,
@@ -92,7 +98,22 @@ class CharacterSubagent:
         self._indexes: tuple[TermIndex, TermIndex] | None = None
 
     def run(self, query: SubagentQuery) -> SubagentResult:
-        """Introduce the characters the message is about, or list them, with rewards when asked."""
+        """Introduce the characters the message is about, or list them, with rewards when asked.
+
+        A service that cannot be reached (retries spent, or its breaker open) fails with a sentence saying
+        so and where, which the failed result carries to the answer.
+        """
+        try:
+            return self._introduce(query)
+        except RetryableError as exc:
+            raise RetryableError(str(exc), summary=self._unreachable()) from exc
+        except CircuitOpenError as exc:
+            raise CircuitOpenError(str(exc), summary=self._unreachable()) from exc
+
+    def _unreachable(self) -> str:
+        return f"캐릭터 서비스에 연결할 수 없어요 ({self._client.target}). 잠시 후 다시 물어봐 주세요."
+
+    def _introduce(self, query: SubagentQuery) -> SubagentResult:
         names, keywords = self._term_indexes()
         named = _unique([entry for entry, _ in names.find(query.message)])[:MAX_CHARACTERS]
         labels, matched_by = [e.match_label for e in named], "name"

@@ -1,7 +1,8 @@
 """Runs one subagent uniformly: stage events, timing, error translation, the retry decision.
 
 Every subagent task goes through :meth:`SubagentRunner.run`, so no subagent repeats this boilerplate and
-every outcome maps to exactly one :class:`ResultStatus` and one ``stage`` event.
+every outcome maps to exactly one :class:`ResultStatus` and one ``stage`` event. A failure that says what
+the user should hear (``UpstreamError.summary``) keeps it as the failed result's ``summary``.
 """
 
 from __future__ import annotations
@@ -116,9 +117,11 @@ class SubagentRunner:
         except RetryableError as exc:
             if not final_attempt:
                 raise
-            result = SubagentResult(spec.name, ResultStatus.FAILED, error=f"retries exhausted: {exc}")
+            result = SubagentResult(
+                spec.name, ResultStatus.FAILED, summary=exc.summary, error=f"retries exhausted: {exc}"
+            )
         except PermanentError as exc:
-            result = SubagentResult(spec.name, ResultStatus.FAILED, error=str(exc))
+            result = SubagentResult(spec.name, ResultStatus.FAILED, summary=exc.summary, error=str(exc))
         except self._timeout_errors:
             result = SubagentResult(spec.name, ResultStatus.TIMEOUT, error=f"over {spec.timeout_s:g}s")
         except Exception as exc:

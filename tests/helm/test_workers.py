@@ -345,6 +345,15 @@ def test_workers_get_the_character_service_address(default: Rendered) -> None:
         assert env_of(worker_container(deployment))["ECO2_CHARACTER_GRPC_ADDR"]["value"] == f"eco2-character:{port}"
 
 
+def test_without_the_character_service_workers_serve_the_characters_themselves() -> None:
+    rendered = rendered_case("single-pool")  # character.enabled: false
+    assert rendered.values["character"]["enabled"] is False
+    for deployment in rendered.workers():
+        # Unset means the embedded service of each worker process, never a guessed address.
+        assert "ECO2_CHARACTER_GRPC_ADDR" not in env_of(worker_container(deployment))
+    assert Settings.from_env({}).character_grpc_addr == ""
+
+
 def test_a_pool_can_have_its_own_placement() -> None:
     (deployment,) = rendered_case("single-pool").workers()
     pod = deployment["spec"]["template"]["spec"]

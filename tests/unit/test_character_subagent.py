@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 import time
 from collections.abc import Iterator
@@ -10,13 +11,14 @@ from pathlib import Path
 import pytest
 
 from eco2.adapters.grpc_character.catalogue import parse_catalogue
+from eco2.adapters.grpc_character.embedded import embedded_address
 from eco2.adapters.grpc_character.server import start_server
 from eco2.adapters.memory.events import MemoryEvents
 from eco2.adapters.noop.metrics import NoOpMetricsAdapter
 from eco2.adapters.resilience.breakers import Breakers
 from eco2.config import Settings
 from eco2.domain.subagents import ResultStatus, SubagentQuery, SubagentResult
-from eco2.errors import NotConfiguredError, RetryableError
+from eco2.errors import RetryableError
 from eco2.ports.subagents import SubagentPort
 from eco2.subagents.character import build
 from eco2.subagents.context import SubagentContext
@@ -169,12 +171,33 @@ def test_an_unreachable_service_is_failed_not_a_crash() -> None:
     last = runner.run("character", ask("페티 누구야"), attempt=2, final_attempt=True)
     assert last.status is ResultStatus.FAILED
     assert "UNAVAILABLE" in last.error
+    assert last.summary == f"캐릭터 서비스에 연결할 수 없어요 (127.0.0.1:{port}). 잠시 후 다시 물어봐 주세요."
     assert time.monotonic() - started < 3  # two runs, each well within the registry's 3 s limit
 
 
-def test_without_an_address_it_is_not_configured_at_once() -> None:
+def test_an_open_breaker_fails_at_once_saying_the_service_is_unreachable(caplog: pytest.LogCaptureFixture) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    runner = SubagentRunner({"character": build(context(f"127.0.0.1:{port}", Breakers(fail_max=1)))}, MemoryEvents())
+    with caplog.at_level(logging.WARNING, logger="eco2.adapters.resilience.breakers"):
+        results = [runner.run("character", ask("이코 캐릭터는 누구야?")) for _ in range(3)]
+    assert {r.status for r in results} == {ResultStatus.FAILED}
+    assert all("circuit open" in r.error for r in results)
+    assert {r.summary for r in results} == {
+        f"캐릭터 서비스에 연결할 수 없어요 (127.0.0.1:{port}). 잠시 후 다시 물어봐 주세요."
+    }
+    opened = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert opened == [
+        f"circuit breaker character: closed -> open (character service at 127.0.0.1:{port}); "
+        "its calls fail at once for 30 s"
+    ]
+
+
+def test_without_an_address_it_serves_the_catalogue_itself_over_grpc() -> None:
     subagent = build(context(""))
-    with pytest.raises(NotConfiguredError, match="ECO2_CHARACTER_GRPC_ADDR"):
-        subagent.run(ask("페티 누구야"))
-    result = SubagentRunner({"character": subagent}, MemoryEvents()).run("character", ask("페티 누구야"))
-    assert result.status is ResultStatus.NOT_CONFIGURED
+    result = SubagentRunner({"character": subagent}, MemoryEvents()).run("character", ask("이코 캐릭터는 누구야?"))
+    assert result.status is ResultStatus.OK, result
+    assert labels(result) == ["default"]
+    assert "[이코] 대표 캐릭터" in result.summary
+    assert embedded_address().startswith("127.0.0.1:")  # the server this process now runs, on loopback

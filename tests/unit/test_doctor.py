@@ -16,7 +16,7 @@ import redis
 
 from eco2.adapters.resilience.breakers import Breakers
 from eco2.config import Settings
-from eco2.doctor import healthy, run_checks
+from eco2.doctor import check, healthy, run_checks, upstreams
 from eco2.errors import RetryableError
 from eco2.localrun import free_port
 
@@ -126,6 +126,13 @@ def test_a_failed_probe_says_why_in_words_and_where(redis_url: str, http_server:
     checks = {c.name: c for c in run_checks(settings, timeout_s=1)}
     assert checks["kma"].detail == f"connection refused ({settings.kma_base_url})"
     assert checks["character"].detail == f"connection refused ({settings.character_grpc_addr})"  # not a gRPC class
+
+
+def test_without_a_character_address_the_embedded_service_is_started_and_asked() -> None:
+    (row,) = [u for u in upstreams(Settings()) if u.name == "character"]
+    result = check(row, None, timeout_s=2)
+    assert (result.configured, result.reachable) == (True, True)
+    assert result.detail == "embedded: each worker process serves it on loopback"
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@
 | ``catalogue.py`` | loads and validates ``eco2/data/characters/catalogue.yaml``; name and keyword lookup |
 | ``server.py`` | the servicer, gRPC health, optional TLS, graceful stop (``eco2 character-server``) |
 | ``client.py`` | deadlines, retries on UNAVAILABLE / DEADLINE_EXCEEDED only, the breaker, the error tree |
+| ``embedded.py`` | without ``ECO2_CHARACTER_GRPC_ADDR``: the server on loopback in each process that asks |
 
 Regenerate the Python code after editing the proto (repository root, dev extras installed; the
 ``--mypy*`` plugins come from ``mypy-protobuf`` and make the generated modules type-check under strict

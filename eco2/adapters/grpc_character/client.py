@@ -10,7 +10,9 @@ may retry later); every other status (``INVALID_ARGUMENT``, ``NOT_FOUND``, ``UNI
 ``character`` breaker, so one exhausted call counts as one failure.
 
 The channel is opened on the first call, not in the constructor: subagent factories do no I/O, and a
-Celery prefork child must not inherit a channel from its parent (a changed pid reopens it).
+Celery prefork child must not inherit a channel from its parent (a changed pid reopens it). The target may
+be a function giving the address at that moment: the embedded service (``embedded.py``) starts there.
+Opening the channel tells the breakers where the service is, so a breaker that opens names the address.
 """
 
 from __future__ import annotations
@@ -98,14 +100,15 @@ class RewardInfo:
 
 
 class CharacterClient:
-    """Calls the character service at ``target`` (``host:port``); safe to share between threads."""
+    """Calls the character service at ``target`` (``host:port``, or a function returning it when the channel
+    opens); safe to share between threads."""
 
     name = "character"
     """The breaker and error-message name of this upstream."""
 
     def __init__(
         self,
-        target: str,
+        target: str | Callable[[], str],
         breakers: Breakers,
         *,
         tls: bool = False,
@@ -118,10 +121,13 @@ class CharacterClient:
     ) -> None:
         if attempts < 1 or deadline_s <= 0:
             raise ValueError("attempts must be >= 1 and deadline_s > 0")
-        self.target = target
+        self._target = target
+        self._address = ""
         self.deadline_s = deadline_s
         self.attempts = attempts
         self._breakers = breakers
+        if isinstance(target, str):  # known now: even a breaker another process opened is logged with it
+            self._locate(target)
         self._tls = tls
         self._ca_path = ca_path
         self._backoff_s = backoff_s
@@ -131,6 +137,11 @@ class CharacterClient:
         self._channel: grpc.Channel | None = None
         self._stub: pb_grpc.CharacterServiceStub | None = None
         self._pid = 0
+
+    @property
+    def target(self) -> str:
+        """The address called (a function's once the channel has opened; ``embedded`` before)."""
+        return self._address or "embedded"
 
     def get_by_match(self, match_label: str) -> CharacterInfo | None:
         """The character of a waste category id (or Korean label); ``None`` when the service has none."""
@@ -246,9 +257,18 @@ class CharacterClient:
                 self._pid = os.getpid()
             return self._stub
 
+    def _locate(self, address: str) -> None:
+        self._address = address
+        self._breakers.describe(self.name, f"character service at {address}")
+
     def _open_channel(self) -> grpc.Channel:
+        try:
+            address = self._target if isinstance(self._target, str) else self._target()
+        except OSError as exc:  # the embedded service could not bind loopback
+            raise RetryableError(f"{self.name}: the embedded service did not start: {exc}") from exc
+        self._locate(address)
         if not self._tls:
-            return grpc.insecure_channel(self.target, options=self._options)
+            return grpc.insecure_channel(address, options=self._options)
         root: bytes | None = None
         if self._ca_path is not None:
             try:
@@ -256,4 +276,4 @@ class CharacterClient:
             except OSError as exc:
                 raise PermanentError(f"{self.name}: cannot read the CA bundle {self._ca_path}") from exc
         credentials = grpc.ssl_channel_credentials(root_certificates=root)
-        return grpc.secure_channel(self.target, credentials, options=self._options)
+        return grpc.secure_channel(address, credentials, options=self._options)
