@@ -69,10 +69,6 @@ def test_a_set_address_that_is_down_fails_the_subagent_and_is_logged_once(down_w
     assert f"circuit breaker character: closed -> open (character service at {address})" in warnings[0]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="eco2/adapters/offline/composer.py prints a failed result's generic reason, not its summary",
-)
 def test_a_set_address_that_is_down_is_named_in_the_answer(down_worker: Any) -> None:
     address, answers, _log = down_worker
     for answer in answers:

@@ -98,3 +98,16 @@ def test_a_result_that_speaks_for_itself_is_not_listed_as_missing_again() -> Non
     )
     assert "찾지 못했어요" in text
     assert "참고로" not in text
+
+
+def test_the_model_hears_what_a_subagent_said_when_it_found_nothing_or_failed() -> None:
+    from eco2.adapters.openai.answer import build_messages
+
+    empty = SubagentResult("general", ResultStatus.EMPTY, summary=OUT_OF_SCOPE)
+    failed = SubagentResult(
+        "character", ResultStatus.FAILED, summary="캐릭터 서비스에 연결할 수 없어요 (10.0.0.9:50051)."
+    )
+    asked = AnswerInput(message="주식 뭐 사?", intents=("general",), results=(empty, failed), missing=("character",))
+    question = build_messages(asked)[-1]["content"]
+    assert OUT_OF_SCOPE in question
+    assert "10.0.0.9:50051" in question

@@ -41,6 +41,8 @@ def _context(answer_input: AnswerInput) -> str:
             lines.extend(f"출처: {s.title} {s.url}".rstrip() for s in result.sources)
         elif result.status is ResultStatus.NEEDS_INPUT and result.summary:
             lines.append(f"[{label(result.name)} - 사용자에게 물어볼 것]\n{result.summary}")
+        elif result.summary:  # found nothing, or failed, in its own words ("…수거함은 주민센터에 있어요")
+            lines.append(f"[{label(result.name)} - 참고]\n{result.summary}")
     missing = ", ".join(label(name) for name in answer_input.missing)
     if missing:
         lines.append(f"가져오지 못한 정보: {missing}")
