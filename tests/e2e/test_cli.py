@@ -44,9 +44,10 @@ def test_inline_chat_prints_one_json_object() -> None:
 def test_inline_chat_streams_text_and_stages() -> None:
     result = eco2("chat", "--inline", "치킨 뼈는 음식물쓰레기야?")
     assert result.returncode == 0, result.stderr
-    assert "[✓ intent]" in result.stderr
-    assert "[✓ waste_rag]" in result.stderr
+    stages = result.stderr.splitlines()
+    assert stages[:4] == ["· intent …", "· intent ✓ waste", "· waste_rag …", "· waste_rag ✓"]
     assert "일반" in result.stdout or "종량제" in result.stdout
+    assert stages[-1] == "(answer ready at once: it arrived in one piece)"  # the offline composer's pieces
 
 
 def test_a_refused_job_exits_non_zero() -> None:
@@ -77,6 +78,8 @@ def test_chat_through_workers_then_tail_resumes_after_an_id(cli_worker: str) -> 
     result = eco2("chat", "--json", "--job-id", "cli-job-1", "--session", "cli-s", "우유팩 어떻게 버려?", env=env)
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout)
+    assert "· intent" not in result.stderr  # --json: the one object, nothing else
+    assert "ready at once" not in result.stderr
     assert out["job_id"] == "cli-job-1"
     assert out["intent"] == "waste"
     full = eco2("tail", "cli-job-1", env=env, timeout=30)
@@ -103,6 +106,11 @@ def test_chat_with_a_job_id_already_used_fails_with_the_workers_rejection(cli_wo
     env = {"ECO2_REDIS_URL": cli_worker}
     first = eco2("chat", "--job-id", "cli-reused", "스티로폼 어떻게 버려?", env=env)
     assert first.returncode == 0, first.stderr
+    # The stages as the worker went through them, then the one-entry offline answer said to be ready at once
+    shown = first.stderr.splitlines()
+    assert shown[:4] == ["· intent …", "· intent ✓ waste", "· waste_rag …", "· waste_rag ✓"], first.stderr
+    assert shown[-3:] == ["· answer …", "· answer ✓", "(answer ready at once: it arrived in one piece)"]
+    assert "스티로폼" in first.stdout
     again = eco2("chat", "--json", "--job-id", "cli-reused", "캔 어떻게 버려?", env=env)
     assert again.returncode == 1
     out = json.loads(again.stdout)
@@ -116,4 +124,6 @@ def test_the_readme_demo_runs_end_to_end(tmp_path: Path) -> None:
     result = eco2("demo", env={"XDG_STATE_HOME": str(tmp_path)}, timeout=300)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert "7/7 chats answered" in result.stdout
+    assert "· intent ✓ bulk_waste" in result.stderr  # each chat's stages, as they happened
+    assert result.stderr.count("(answer ready at once: it arrived in one piece)") == 7  # offline: no chat streams
     assert "intent=character status=done subagents={'character': 'ok'}" in result.stdout  # the embedded service
