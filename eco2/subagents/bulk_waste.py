@@ -2,8 +2,13 @@
 
 The district's disposal method, place and contact come live from MOIS's household-waste API; fees come
 from the project's own table (``eco2/data/bulk_waste/fees.yaml``) because no public API returns them,
-so every fee is labelled typical and paired with the district's page. Without a district the subagent
-asks for one (``needs_input``) instead of guessing: rules and fees differ per 시군구.
+so every fee is labelled typical and paired with the district's page. The district is the one named in
+the message, else the one at the user's position (``eco2.subagents.district``, with Kakao); without
+either the subagent asks for one (``needs_input``) instead of guessing: rules and fees differ per 시군구.
+
+Without ``DATA_GO_KR_SERVICE_KEY`` it still answers (:class:`TypicalBulkWaste`, no I/O): how to apply,
+the typical fees with their caveat, the district's own page when the table has it, and which setting
+enables the district's rules.
 """
 
 from __future__ import annotations
@@ -26,13 +31,28 @@ from eco2.adapters.mois import (
 )
 from eco2.adapters.mois.household_waste import DATASET_URL
 from eco2.domain.subagents import ResultStatus, Source, SubagentQuery, SubagentResult
+from eco2.ports.geo import RegionLookupPort
 from eco2.ports.subagents import SubagentPort
 from eco2.subagents.context import SubagentContext
+from eco2.subagents.district import locate, region_lookup
 from eco2.subagents.unavailable import NotConfigured
 
 NAME = "bulk_waste"
 MAX_LINES = 2
 """Distinct methods/places/contacts shown when a district's zones differ."""
+SETTING = "DATA_GO_KR_SERVICE_KEY"
+"""The setting that enables the district's own rules (MOIS household-waste API)."""
+WITHOUT_KEY = (
+    f"구·군별 배출 방법·요일·담당 부서는 {SETTING}(공공데이터포털 인증키, 행정안전부 생활쓰레기배출정보 "
+    "활용신청)를 설정하면 찾아 드릴 수 있어요."
+)
+HOW_TO_APPLY = (
+    "- 신고: 구청·주민센터를 방문하거나 구청 누리집의 '대형폐기물 신고' 메뉴(지역에 따라 빼기 앱)로 신고하고 "
+    "수수료를 내세요."
+)
+HOW_TO_PUT_OUT = (
+    "- 배출: 수수료를 내면 받는 스티커(납부필증)를 붙이거나 접수번호를 적어, 안내받은 날 정해진 곳에 내놓으세요."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,21 +167,23 @@ def load_fee_table() -> FeeTable:
 class BulkWaste:
     """Implements ``SubagentPort`` for ``bulk_waste`` on the MOIS client and the fee table."""
 
-    def __init__(self, client: MoisHouseholdWaste, fees: FeeTable | None = None) -> None:
+    def __init__(
+        self, client: MoisHouseholdWaste, fees: FeeTable | None = None, regions: RegionLookupPort | None = None
+    ) -> None:
         self._client = client
         self._table = fees
+        self._regions = regions
 
     @property
     def _fees(self) -> FeeTable:
         """The fee table, read on first use so that building the subagent reads no files."""
-        if self._table is None:
-            self._table = load_fee_table()
-        return self._table
+        return self._table or load_fee_table()
 
     def run(self, query: SubagentQuery) -> SubagentResult:
         """Resolve the district (or ask), look it up in MOIS and add typical fees for the items named."""
         items = self._fees.find_items(f"{query.hints.get('item', '')} {query.message}")
-        resolution = resolve_in(query.hints.get("district", ""), query.message)
+        located = locate(query, self._regions)
+        resolution = located.resolution
         district = resolution.district
         if district is None:
             return self._ask(resolution.candidates, resolution.sido, items, query.user_location is not None)
@@ -179,10 +201,16 @@ class BulkWaste:
             "items": [i.id for i in items],
             "fee_table": entry.fee_url if entry else "",
             "fee_as_of": entry.as_of if entry else "",
+            "district_from": located.source,
+            "region": located.region.label if located.region else "",
         }
-        summary = self._summary(district, rows, entry, items)
+        summary = "\n".join(p for p in (located.assumed(), self._summary(district, rows, entry, items)) if p)
         status = ResultStatus.OK if rows or entry else ResultStatus.EMPTY
-        return SubagentResult(NAME, status, summary=summary, data=data, sources=self._sources(district, entry, items))
+        sources = (
+            Source("행정안전부 생활쓰레기배출정보 (공공데이터포털)", DATASET_URL),
+            *_table_sources(self._fees, district, entry, items),
+        )
+        return SubagentResult(NAME, status, summary=summary, data=data, sources=sources)
 
     def _ask(self, candidates: tuple[District, ...], sido: str, items: list[Item], located: bool) -> SubagentResult:
         if candidates:
@@ -199,7 +227,7 @@ class BulkWaste:
             )
             if located:
                 question += UNLOCATED_NOTE
-        lines = [question, *self._fee_lines(None, items[:1])]
+        lines = [question, *_fee_lines(self._fees, None, items[:1])]
         data = {"missing": "district", "items": [i.id for i in items], "candidates": [c.label for c in candidates]}
         return SubagentResult(NAME, ResultStatus.NEEDS_INPUT, summary="\n".join(lines), data=data)
 
@@ -215,10 +243,8 @@ class BulkWaste:
             lines.append(
                 f"- 신고: {district.short_label}청 누리집의 '대형폐기물 신고' 메뉴, 주민센터 방문 또는 빼기 앱"
             )
-        lines.extend(self._fee_lines(entry, items))
-        if any(i.free_pickup for i in items):
-            pickup = self._fees.free_pickup
-            lines.append(f"※ {pickup['name']}: {pickup['note'].strip()} 전화 {pickup['phone']}, {pickup['url']}")
+        lines.extend(_fee_lines(self._fees, entry, items))
+        lines.extend(_pickup_lines(self._fees, items))
         cited = ["행정안전부 생활쓰레기배출정보(공공데이터포털"]
         dates = sorted({r.data_date for r in rows if r.data_date})
         cited[0] += f", 데이터 기준일 {dates[-1]})" if dates else ")"
@@ -227,32 +253,86 @@ class BulkWaste:
         lines.append("출처: " + ", ".join(cited))
         return "\n".join(lines)
 
-    def _fee_lines(self, entry: DistrictFees | None, items: list[Item]) -> list[str]:
-        """Fees of the items named (else three common ones): posted ones dated, the rest typical."""
-        shown = items or [i for i in self._fees.items if i.id in {"sofa", "mattress", "wardrobe"}]
-        lines = []
-        for item in shown[:3]:
-            posted = entry.fees.get(item.id) if entry else None
-            if posted and entry:
-                rows = ", ".join(f"{f.spec} {f.text()}" for f in posted)
-                label = f"{entry.as_of} 기준 {entry.sigungu} 게시 금액"
-            else:
-                rows = ", ".join(f"{f.spec} {f.text()}" for f in item.typical)
-                label = "전국 일반 범위, 대략"
-            free = " 무상방문수거로 무료로 버릴 수 있어요." if item.free_pickup else ""
-            lines.append(f"- {item.name} 수수료({label}): {rows}{free}")
-        where = f" {entry.sigungu} 수수료표: {entry.fee_url}" if entry else ""
-        lines.append(f"※ {self._fees.caveat}{where}")
-        return lines
 
-    def _sources(self, district: District, entry: DistrictFees | None, items: list[Item]) -> tuple[Source, ...]:
-        sources = [Source("행정안전부 생활쓰레기배출정보 (공공데이터포털)", DATASET_URL)]
-        if entry:
-            sources.append(Source(f"{district.short_label} 대형폐기물 신청", entry.application_url))
-            sources.append(Source(f"{entry.source_title} ({entry.as_of} 기준)", entry.source_url))
-        if any(i.free_pickup for i in items):
-            sources.append(Source(self._fees.free_pickup["name"], self._fees.free_pickup["url"]))
-        return tuple(sources)
+class TypicalBulkWaste:
+    """What ``bulk_waste`` knows without the MOIS key, at once and with no I/O (see the module docstring).
+
+    Its result is ``ok`` with ``data["source"] == "typical"``: the answer holds real, labelled guidance.
+    """
+
+    def __init__(self, fees: FeeTable | None = None) -> None:
+        self._table = fees
+
+    def run(self, query: SubagentQuery) -> SubagentResult:
+        """How to apply, typical fees of the items named, the district's page when known, the key to set."""
+        table = self._table or load_fee_table()
+        items = table.find_items(f"{query.hints.get('item', '')} {query.message}")
+        district = resolve_in(query.hints.get("district", ""), query.message).district
+        entry = table.district(district) if district else None
+        lines = [f"[{district.label + ' ' if district else ''}대형폐기물 배출 안내(일반 안내)]"]
+        if district and entry:
+            contact = f" (문의 {entry.phone})" if entry.phone else ""
+            lines.append(
+                f"- 신고: {district.short_label} 대형폐기물 신청 {entry.application_url}{contact}, 또는 주민센터 방문"
+            )
+        else:
+            lines.append(HOW_TO_APPLY)
+        lines.append(HOW_TO_PUT_OUT)
+        lines.extend(_fee_lines(table, entry, items))
+        lines.extend(_pickup_lines(table, items))
+        lines.append(WITHOUT_KEY)
+        data: dict[str, Any] = {
+            "source": "typical",
+            "setting": SETTING,
+            "district": district.label if district else "",
+            "items": [i.id for i in items],
+            "fee_table": entry.fee_url if entry else "",
+            "fee_as_of": entry.as_of if entry else "",
+        }
+        sources = _table_sources(table, district, entry, items)
+        if entry is None:
+            sources += tuple(Source(f"{app['name']} ({app['note']})", app["url"]) for app in table.apps)
+        return SubagentResult(NAME, ResultStatus.OK, summary="\n".join(lines), data=data, sources=sources)
+
+
+def _fee_lines(table: FeeTable, entry: DistrictFees | None, items: list[Item]) -> list[str]:
+    """Fees of the items named (else three common ones): posted ones dated, the rest typical."""
+    shown = items or [i for i in table.items if i.id in {"sofa", "mattress", "wardrobe"}]
+    lines = []
+    for item in shown[:3]:
+        posted = entry.fees.get(item.id) if entry else None
+        if posted and entry:
+            rows = ", ".join(f"{f.spec} {f.text()}" for f in posted)
+            label = f"{entry.as_of} 기준 {entry.sigungu} 게시 금액"
+        else:
+            rows = ", ".join(f"{f.spec} {f.text()}" for f in item.typical)
+            label = "전국 일반 범위, 대략"
+        free = " 무상방문수거로 무료로 버릴 수 있어요." if item.free_pickup else ""
+        lines.append(f"- {item.name} 수수료({label}): {rows}{free}")
+    where = f" {entry.sigungu} 수수료표: {entry.fee_url}" if entry else ""
+    lines.append(f"※ {table.caveat}{where}")
+    return lines
+
+
+def _pickup_lines(table: FeeTable, items: list[Item]) -> list[str]:
+    """The free appliance pickup, when a large appliance was named."""
+    if not any(i.free_pickup for i in items):
+        return []
+    pickup = table.free_pickup
+    return [f"※ {pickup['name']}: {pickup['note'].strip()} 전화 {pickup['phone']}, {pickup['url']}"]
+
+
+def _table_sources(
+    table: FeeTable, district: District | None, entry: DistrictFees | None, items: list[Item]
+) -> tuple[Source, ...]:
+    """The district's application page and fee source, and the free pickup service when relevant."""
+    sources = []
+    if district and entry:
+        sources.append(Source(f"{district.short_label} 대형폐기물 신청", entry.application_url))
+        sources.append(Source(f"{entry.source_title} ({entry.as_of} 기준)", entry.source_url))
+    if any(i.free_pickup for i in items):
+        sources.append(Source(table.free_pickup["name"], table.free_pickup["url"]))
+    return tuple(sources)
 
 
 def _distinct(values: list[str]) -> list[str]:
@@ -278,8 +358,11 @@ def _row_lines(rows: list[HouseholdWasteRow]) -> list[str]:
 
 
 def build(ctx: SubagentContext) -> SubagentPort:
-    """MOIS needs the data.go.kr key; without it the subagent answers "not configured" at once."""
+    """MOIS needs the data.go.kr key; without it the subagent gives the typical answer at once (no I/O).
+
+    With ``KAKAO_REST_API_KEY`` too, the user's position names the district when the message does not.
+    """
     key = ctx.settings.data_go_kr_key
     if key is None:
-        return NotConfigured(NAME, "DATA_GO_KR_SERVICE_KEY is not set")
-    return BulkWaste(MoisHouseholdWaste(ctx.http("mois", ctx.settings.mois_base_url), key))
+        return NotConfigured(NAME, f"{SETTING} is not set", known=TypicalBulkWaste().run)
+    return BulkWaste(MoisHouseholdWaste(ctx.http("mois", ctx.settings.mois_base_url), key), regions=region_lookup(ctx))

@@ -1,9 +1,13 @@
 """The ``collection_point`` subagent: where to drop off batteries, phones, small appliances... near the user.
 
 It filters KECO's collection-point dataset (odcloud) by the kind of item and the 시군구 named in the
-message. The dataset has no coordinates, so with the user's location and a geocoder (Kakao, when its
-key is set) the candidates are geocoded within a time budget and the nearest few are shown with their
-distance; without either, the matches are listed as they are. Without a district it asks for one.
+message, else the 시군구 at the user's position (``eco2.subagents.district``, with Kakao; the answer says
+which it assumed). The dataset has no coordinates, so with the user's location and a geocoder (Kakao,
+when its key is set) the candidates are geocoded within a time budget and the nearest few are shown with
+their distance; without either, the matches are listed as they are. Without a district it asks for one.
+
+Without an odcloud key it still answers (:func:`typical_places`, no I/O): where each kind of item is
+usually collected, and which setting enables the search for bins.
 """
 
 from __future__ import annotations
@@ -22,9 +26,10 @@ from eco2.adapters.odcloud.collection_points import DATASET_URL
 from eco2.domain.request import GeoPoint
 from eco2.domain.subagents import ResultStatus, Source, SubagentQuery, SubagentResult
 from eco2.errors import UpstreamError
-from eco2.ports.geo import GeocoderPort
+from eco2.ports.geo import GeocoderPort, RegionLookupPort
 from eco2.ports.subagents import SubagentPort
 from eco2.subagents.context import SubagentContext
+from eco2.subagents.district import Located, locate, region_lookup
 from eco2.subagents.unavailable import NotConfigured
 
 log = logging.getLogger(__name__)
@@ -37,6 +42,12 @@ GEOCODE_BUDGET_S = 2.5
 """Wall-clock budget for geocoding, so search + geocoding stay inside the subagent's time limit."""
 FREE_PICKUP = (
     "냉장고·세탁기·에어컨·TV 같은 대형 가전은 폐가전 무상방문수거(1599-0903, https://www.15990903.or.kr)를 이용하세요."
+)
+SETTING = "KECO_API_KEY"
+"""The setting that enables the bin search (``DATA_GO_KR_SERVICE_KEY`` serves too)."""
+WITHOUT_KEY = (
+    f"구·군별 수거 장소는 {SETTING}(또는 DATA_GO_KR_SERVICE_KEY, 공공데이터포털 한국환경공단 폐전자제품 "
+    "수거함 위치정보 활용신청)를 설정하면 찾아 드릴 수 있어요."
 )
 
 
@@ -101,14 +112,21 @@ def haversine_km(a: GeoPoint, b: GeoPoint) -> float:
 class CollectionPointFinder:
     """Implements ``SubagentPort`` for ``collection_point``."""
 
-    def __init__(self, points: KecoCollectionPoints, geocoder: GeocoderPort | None = None) -> None:
+    def __init__(
+        self,
+        points: KecoCollectionPoints,
+        geocoder: GeocoderPort | None = None,
+        regions: RegionLookupPort | None = None,
+    ) -> None:
         self._points = points
         self._geocoder = geocoder
+        self._regions = regions
 
     def run(self, query: SubagentQuery) -> SubagentResult:
         """Search the district for the kind of item; rank by distance when the location is known."""
         kind = find_kind(f"{query.hints.get('item', '')} {query.message}")
-        resolution = resolve_in(query.hints.get("district", ""), query.message)
+        located = locate(query, self._regions)
+        resolution = located.resolution
         district = resolution.district
         if district is None:
             return self._ask(resolution.candidates, resolution.sido, kind, query.user_location is not None)
@@ -116,11 +134,16 @@ class CollectionPointFinder:
         points = [p for p in page.points if _in_sido(p.address, district)]
         stems = [n.rstrip("동읍면").rstrip("0123456789") for n in neighbourhoods(query.message)]
         points.sort(key=lambda p: not any(s in f"{p.address} {p.name}" for s in stems if len(s) >= 2))
-        data: dict[str, Any] = {"district": district.label, "kind": kind.label if kind else "", "matches": len(points)}
+        data: dict[str, Any] = {
+            "district": district.label,
+            "kind": kind.label if kind else "",
+            "matches": len(points),
+            "district_from": located.source,
+            "region": located.region.label if located.region else "",
+        }
         if not points:
-            return SubagentResult(
-                NAME, ResultStatus.EMPTY, summary=_nothing(district, kind), data=data, sources=_SOURCES
-            )
+            summary = _assumed(located, _nothing(district, kind))
+            return SubagentResult(NAME, ResultStatus.EMPTY, summary=summary, data=data, sources=_SOURCES)
         ranked, distances = self._rank(points, query.user_location)
         shown = ranked[:SHOWN]
         data["points"] = [
@@ -129,7 +152,7 @@ class CollectionPointFinder:
         ]
         data["geocoded"] = sum(1 for p in points if distances.get(p.address) is not None)
         summary = _summary(district, kind, len(points), shown, distances, query.user_location is not None)
-        return SubagentResult(NAME, ResultStatus.OK, summary=summary, data=data, sources=_SOURCES)
+        return SubagentResult(NAME, ResultStatus.OK, summary=_assumed(located, summary), data=data, sources=_SOURCES)
 
     def _ask(self, candidates: tuple[District, ...], sido: str, kind: Kind | None, located: bool) -> SubagentResult:
         what = f"{kind.label} 수거함" if kind else "수거함"
@@ -181,6 +204,36 @@ class CollectionPointFinder:
         return result
 
 
+def typical_places(query: SubagentQuery) -> SubagentResult:
+    """Without an odcloud key: where the kind of item usually goes (every kind when none is named).
+
+    ``ok`` with ``data["source"] == "typical"``: general guidance, no I/O; the summary names the key to set.
+    """
+    kind = find_kind(f"{query.hints.get('item', '')} {query.message}")
+    district = resolve_in(query.hints.get("district", ""), query.message).district
+    office = f"{district.short_label}청이나 주민센터" if district else "구청이나 주민센터"
+    if kind is not None:
+        lines = [f"[{kind.label} 버리는 곳(일반 안내)]", f"- {kind.elsewhere}"]
+    else:
+        lines = ["[수거함 일반 안내]", *(f"- {k.label}: {k.elsewhere}" for k in KINDS)]
+    lines.append(f"- 수거함이 어디 있는지는 {office}에서 안내받을 수 있어요.")
+    if kind is None or kind.term == "가전":
+        lines.append(f"※ {FREE_PICKUP}")
+    lines.append(WITHOUT_KEY)
+    data = {
+        "source": "typical",
+        "setting": SETTING,
+        "kind": kind.label if kind else "",
+        "district": district.label if district else "",
+    }
+    return SubagentResult(NAME, ResultStatus.OK, summary="\n".join(lines), data=data)
+
+
+def _assumed(located: Located, summary: str) -> str:
+    """``summary`` led by the sentence naming the district assumed from the position, if it was."""
+    return "\n".join(part for part in (located.assumed(), summary) if part)
+
+
 def _in_sido(address: str, district: District) -> bool:
     """Whether an address lies in the district's 시도 (addresses start with the 시도, spelled any way)."""
     head = address.split(" ", 1)[0]
@@ -227,12 +280,13 @@ def _summary(
 
 
 def build(ctx: SubagentContext) -> SubagentPort:
-    """odcloud needs a portal key (``KECO_API_KEY``, else the data.go.kr key); Kakao geocoding is optional."""
+    """odcloud needs a portal key (``KECO_API_KEY``, else the data.go.kr key); Kakao (distances, the district
+    at the user's position) is optional. Without a portal key: the typical answer at once, no I/O."""
     key = ctx.settings.keco_api_key or ctx.settings.data_go_kr_key
     if key is None:
-        return NotConfigured(NAME, "KECO_API_KEY (or DATA_GO_KR_SERVICE_KEY) is not set")
+        return NotConfigured(NAME, f"{SETTING} (or DATA_GO_KR_SERVICE_KEY) is not set", known=typical_places)
     points = KecoCollectionPoints(OdcloudClient(ctx.http("odcloud", ctx.settings.odcloud_base_url), key))
-    return CollectionPointFinder(points, _kakao_geocoder(ctx))
+    return CollectionPointFinder(points, _kakao_geocoder(ctx), region_lookup(ctx))
 
 
 def _kakao_geocoder(ctx: SubagentContext) -> GeocoderPort | None:

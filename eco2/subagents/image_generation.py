@@ -7,6 +7,8 @@ correct Hangul. The result's ``data`` is what the orchestrator copies into the `
 - ``{"kind": "url", "url": ...}`` when the server answered with a URL (compatible servers, legacy models);
 - ``{"kind": "file", "ref": "eco2-image://<uuid>.png", "path": ...}`` when it answered with ``b64_json``
   (GPT image models always do): the bytes are stored under ``ECO2_STATE_DIR/images/``.
+
+Without ``OPENAI_API_KEY`` the request is answered at once with which setting enables it (:func:`without_key`).
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ _MAX_SUBJECT_CHARS = 300
 _MARGIN_S = 2.0
 _EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp", "image/gif": ".gif"}
 _DOCS_URL = "https://platform.openai.com/docs/guides/image-generation"
+SETTING = "OPENAI_API_KEY"
+"""The setting that enables image generation (the model: ``ECO2_OPENAI_IMAGE_MODEL``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,7 +227,22 @@ def build(ctx: SubagentContext) -> SubagentPort:
     """
     settings = ctx.settings
     if settings.openai_api_key is None:
-        return NotConfigured(NAME, "OPENAI_API_KEY is not set")
+        return NotConfigured(NAME, f"{SETTING} is not set", known=without_key)
     client = sdk_client(settings, max(1.0, spec_for(NAME).timeout_s - _MARGIN_S))
     generator = OpenAIImages(client, settings.openai_image_model, ctx.breakers)
     return OpenAIImageGeneration(generator, ImageFiles(settings.state_dir / "images"))
+
+
+def without_key(query: SubagentQuery) -> SubagentResult:
+    """Without the key: which setting enables image generation.
+
+    ``empty`` rather than ``ok``: an ``ok`` result's data is the ``done`` event's ``image`` (and clients read
+    it as one), and there is none. Without the key the answer is always the offline composer's, which shows
+    an empty result's summary.
+    """
+    summary = (
+        f"이미지 생성은 아직 연결되지 않아 그림을 만들 수 없어요. {SETTING}를 설정하면 OpenAI 이미지 생성"
+        "(모델은 ECO2_OPENAI_IMAGE_MODEL)으로 분리배출 포스터·캐릭터·인포그래픽 같은 그림을 만들어 드릴 수 있어요."
+    )
+    data = {"source": "not_configured", "setting": SETTING}
+    return SubagentResult(NAME, ResultStatus.EMPTY, summary=summary, data=data, error=f"{SETTING} is not set")

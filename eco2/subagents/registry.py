@@ -78,7 +78,7 @@ REGISTRY: tuple[SubagentSpec, ...] = (
         FailMode.FALLBACK,
         "대형폐기물 (행정안전부 API)",
         fallback="waste_rag",
-        upstreams=("mois",),
+        upstreams=("mois", "kakao"),
     ),
     SubagentSpec("character", Queue.IO, 3, 2, FailMode.OPEN, "캐릭터 정보 (gRPC)", upstreams=("character",)),
     SubagentSpec("location", Queue.IO, 12, 2, FailMode.OPEN, "장소 검색 (카카오 로컬)", upstreams=("kakao",)),

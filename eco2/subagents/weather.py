@@ -7,6 +7,10 @@ returns an empty summary on a day when none of that applies, so the answer is no
 
 The place is, in order: a city or province named in the message, the user's shared location, or Seoul City
 Hall (and the summary says so). Times are KST from an injectable clock.
+
+Without ``DATA_GO_KR_SERVICE_KEY`` a weather question is answered at once with which setting enables the
+forecast and where to look meanwhile (:func:`without_key`); beside another intent it stays "not configured",
+which adds nothing to that answer.
 """
 
 from __future__ import annotations
@@ -46,14 +50,32 @@ ONLY_SNOW = frozenset({3, 7})
 """눈 and 눈날림; the other wet types (비/눈 included) also mean rain."""
 OUT_OF_COVERAGE = "기상청 예보는 국내 지역만 제공돼요. 날씨가 궁금한 국내 도시 이름을 알려주세요."
 SOURCE_LINE = "출처: 기상청 단기예보 조회서비스(공공데이터포털)"
+SETTING = "DATA_GO_KR_SERVICE_KEY"
+"""The setting that enables the forecast (KMA short-term forecast API)."""
+WEATHER_NURI = Source("기상청 날씨누리", "https://www.weather.go.kr")
+WITHOUT_KEY = (
+    "실시간 날씨는 아직 알려드릴 수 없어요: 기상청 단기예보가 연결되어 있지 않아요. "
+    f"{SETTING}(공공데이터포털 인증키, 기상청 단기예보 조회서비스 활용신청)를 설정하면 현재 날씨와 예보를 "
+    f"알려드릴 수 있어요. 그동안은 {WEATHER_NURI.title}({WEATHER_NURI.url})에서 확인해 주세요."
+)
 
 
 def build(ctx: SubagentContext, clock: Clock = kst_now) -> SubagentPort:
     """The KMA-backed subagent, or a ``NotConfigured`` one without the data.go.kr key (no I/O here)."""
     key = ctx.settings.data_go_kr_key
     if key is None:
-        return NotConfigured(NAME, "DATA_GO_KR_SERVICE_KEY is not set")
+        return NotConfigured(NAME, f"{SETTING} is not set", known=without_key)
     return KmaWeather(KmaClient(ctx.http("kma", ctx.settings.kma_base_url), key), clock)
+
+
+def without_key(query: SubagentQuery) -> SubagentResult | None:
+    """A weather question without the key: which setting enables it and where to look (``ok``, so both the
+    offline composer and the model show it; ``data["source"]`` says nothing was fetched). Beside another
+    intent: ``None`` ("not configured"), as a missing enrichment is not worth a sentence."""
+    if query.intents and NAME not in query.intents:
+        return None
+    data = {"source": "not_configured", "setting": SETTING}
+    return SubagentResult(NAME, ResultStatus.OK, summary=WITHOUT_KEY, data=data, sources=(WEATHER_NURI,))
 
 
 @dataclass(frozen=True, slots=True)

@@ -114,6 +114,23 @@ def test_each_intent_is_answered_by_its_real_subagent(
         assert any(s.get("url") for s in data["sources"]), data["sources"]
 
 
+@pytest.mark.parametrize(
+    ("intent", "message"), [("collection_point", "폐휴대폰 수거하는 곳 알려줘"), ("bulk_waste", "소파 버리고 싶어")]
+)
+def test_the_users_position_names_the_district_when_the_message_does_not(
+    workers: str, intent: str, message: str
+) -> None:
+    job_id = f"e2e-where-{intent}-{uuid.uuid4().hex[:6]}"
+    kwargs = {"job_id": job_id, "message": message, "user_location": {"latitude": 37.5006, "longitude": 127.0364}}
+    Celery(broker=workers).send_task("eco2.chat.process", kwargs=kwargs, queue="eco2.chat")
+    data = terminal(collect(redis.Redis.from_url(workers), job_id, timeout_s=90))
+    assert data["_type"] == "done", data
+    assert data["intent"] == intent
+    assert data["subagents"][intent] == "ok", data["subagents"]
+    assert "보내주신 위치(서울특별시 강남구 역삼동) 기준으로 찾았어요" in data["answer"]
+    assert "서울특별시 강남구" in data["answer"]
+
+
 def test_worker_log_never_shows_a_key(workers: str, tmp_path_factory: pytest.TempPathFactory) -> None:
     for log in Path(tmp_path_factory.getbasetemp()).rglob("worker.log"):
         text = log.read_text(errors="replace")

@@ -93,8 +93,10 @@ def test_one_endpoint_aggregates_every_pool_of_the_host(redis_url: str, tmp_path
         ] * 3
         text = scrape(port)
         assert sample(text, "chat_requests_total", status="success") == 3
-        # waste_rag (eco2.cpu pool) ran for the PET bottle and as the sofa's bulk_waste fallback
-        assert sample(text, "chat_subagent_calls_total", subagent="waste_rag") == 2
+        # waste_rag (eco2.cpu pool) ran for the PET bottle; without a key bulk_waste answers the sofa with
+        # typical fees itself (issue 14), in the chat process, so no waste_rag fallback runs any more
+        assert sample(text, "chat_subagent_calls_total", subagent="waste_rag") == 1
+        assert sample(text, "chat_subagent_calls_total", subagent="bulk_waste", status="ok") == 1
         assert sample(text, "chat_subagent_calls_total", subagent="general") == 1  # eco2.io pool: other process
         assert sample(text, "chat_stream_active") == 0
         assert sample(text, "eco2_metrics_dir_files") > 0

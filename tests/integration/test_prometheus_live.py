@@ -78,6 +78,9 @@ MESSAGES = [
     "소파 버리는 법",
     "근처 재활용센터 어디야?",
     "양자역학 설명해줘",
+    # Without keys web_search falls back to general: the Fallbacks panel's data (bulk_waste no longer falls
+    # back without its key: it answers with typical fees, issue 14).
+    "2026년 분리배출 제도 바뀐 거 뉴스 검색해줘",
     "   ",
 ]
 

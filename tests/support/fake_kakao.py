@@ -3,6 +3,10 @@
 - ``GET /v2/local/search/keyword.json``, ``/category.json`` and ``/address.json`` with Kakao's parameters
   and limits (``radius`` 0-20000, ``page`` 1-45, ``size`` 1-15 or 1-30, ``sort`` accuracy|distance), its
   ``meta`` (``total_count``, ``pageable_count``, ``is_end``, ``same_name``) and string-typed documents.
+- ``GET /v2/local/geo/coord2regioncode.json?x=<lon>&y=<lat>``: the 법정동 (``region_type`` ``B``) and 행정동
+  (``H``) at the point, ``meta`` with ``total_count`` only, numeric ``x``/``y`` (the region's centre);
+  no document at a point of no known region (:data:`OPEN_SEA`); 400 when ``x``/``y`` is missing or not a
+  number, or ``input_coord`` is not a coordinate system Kakao knows.
 - Auth like the real service: ``Authorization: KakaoAK {key}``; a missing or wrong key gets 401
   ``{"errorType": "AccessDeniedError", ...}``. Like Kakao's "wrong appKey(...) format" message, the wrong
   key is echoed in the body, so tests can check that it never reaches eco2's errors.
@@ -10,7 +14,8 @@
 - ``script(...)`` queues replies for the next requests: each documented error form (:data:`ERRORS`), a
   delay longer than the client timeout, a malformed body, an empty result.
 
-Places and regions are a small fixed world around 강남역 (:data:`PLACES`, :data:`REGIONS`).
+Places and regions are a small fixed world around 강남역 (:data:`PLACES`, :data:`REGIONS`,
+:data:`AREAS`).
 """
 
 from __future__ import annotations
@@ -36,7 +41,10 @@ GANGNAM_STATION = (37.497942, 127.027621)
 CITY_HALL = (37.566535, 126.977969)
 """서울시청: 8-9 km from the 강남 recycling centres (nothing within 5 km)."""
 OPEN_SEA = (33.0, 125.0)
-"""Nothing within 20 km."""
+"""Nothing within 20 km, and in no region."""
+YEOKSAM = (37.5006, 127.0364)
+"""(lat, lon) in 서울 강남구 역삼동 (역삼1동)."""
+COORD_SYSTEMS = frozenset("WGS84 WCONGNAMUL CONGNAMUL WTM TM KTM UTM BESSEL WKTM WUTM".split())  # noqa: SIM905
 
 
 @dataclass(frozen=True)
@@ -135,6 +143,38 @@ ADDRESSES: dict[str, dict[str, Any]] = {
         "road_address": None,
     },
 }  # fmt: skip
+
+
+# 법정동 (B) and 행정동 (H) by centre: a point belongs to the nearest centre within AREA_RADIUS_M.
+# sido, sigungu, 법정동, its code, 행정동, its code, centre (lat, lon)
+_AREAS = (
+    ("서울특별시", "강남구", "역삼동", "1168010100", "역삼1동", "1168064000", 37.5006, 127.0366),
+    ("서울특별시", "서초구", "서초동", "1165010800", "서초4동", "1165065200", 37.4920, 127.0080),
+    ("서울특별시", "마포구", "망원동", "1144012300", "망원1동", "1144069000", 37.5556, 126.9104),
+    ("서울특별시", "중구", "태평로1가", "1114016200", "명동", "1114055000", 37.5665, 126.9780),
+    ("경기도", "수원시 영통구", "매탄동", "4111710100", "매탄1동", "4111756000", 37.2638, 127.0446),
+    ("부산광역시", "중구", "중앙동4가", "2611011500", "중앙동", "2611051000", 35.1036, 129.0363),
+    ("세종특별자치시", "", "어진동", "3611011800", "도담동", "3611052000", 36.5040, 127.2650),
+)
+AREA_RADIUS_M = 3_000
+AREAS: list[list[dict[str, Any]]] = [
+    [
+        {
+            "region_type": kind,
+            "code": code,
+            "address_name": " ".join(p for p in (sido, sigungu, dong) if p),
+            "region_1depth_name": sido,
+            "region_2depth_name": sigungu,
+            "region_3depth_name": dong,
+            "region_4depth_name": "",
+            "x": lon,
+            "y": lat,
+        }
+        for kind, dong, code in (("B", b_dong, b_code), ("H", h_dong, h_code))
+    ]
+    for sido, sigungu, b_dong, b_code, h_dong, h_code, lat, lon in _AREAS
+]
+"""The B and H documents of each area, as Kakao sends them."""
 
 
 def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -271,10 +311,30 @@ def address_search(params: dict[str, str]) -> dict[str, Any]:
     return _page(docs, params, 30, False)
 
 
+def coord_to_region(params: dict[str, str]) -> dict[str, Any]:
+    """``/v2/local/geo/coord2regioncode.json``: x (longitude) and y (latitude) are required."""
+    if "x" not in params or "y" not in params:
+        raise _BadRequestError("MissingParameter", "x and y parameter required")
+    for name in ("input_coord", "output_coord"):
+        if params.get(name, "WGS84") not in COORD_SYSTEMS:
+            raise _BadRequestError("InvalidArgument", f"{name} is invalid")
+    try:
+        lon, lat = float(params["x"]), float(params["y"])
+    except ValueError:
+        raise _BadRequestError("InvalidArgument", "x, y is not a number") from None
+    if not (math.isfinite(lon) and math.isfinite(lat)):
+        raise _BadRequestError("InvalidArgument", "x, y is not a number")
+    near = [(distance_m(lat, lon, docs[0]["y"], docs[0]["x"]), docs) for docs in AREAS]
+    metres, docs = min(near, key=lambda pair: pair[0])
+    found = docs if metres <= AREA_RADIUS_M else []
+    return {"meta": {"total_count": len(found)}, "documents": found}
+
+
 ROUTES = {
     "/v2/local/search/keyword.json": keyword_search,
     "/v2/local/search/category.json": category_search,
     "/v2/local/search/address.json": address_search,
+    "/v2/local/geo/coord2regioncode.json": coord_to_region,
 }
 
 

@@ -17,7 +17,7 @@ from eco2.adapters.openai.vision import sdk_client
 from eco2.adapters.resilience.breakers import Breakers, CircuitOpenError
 from eco2.config import Secret, Settings
 from eco2.domain.subagents import ResultStatus, SubagentQuery
-from eco2.errors import NotConfiguredError, PermanentError, RetryableError
+from eco2.errors import PermanentError, RetryableError
 from eco2.orchestrator.outcome import extras
 from eco2.ports.subagents import SubagentPort
 from eco2.subagents import image_generation
@@ -187,12 +187,13 @@ def test_a_content_policy_rejection_does_not_open_the_breaker(fake: FakeOpenAIIm
     assert impl.run(ask()).status is ResultStatus.OK
 
 
-def test_without_a_key_it_is_not_configured_and_touches_nothing(fake: FakeOpenAIImages, tmp_path: Path) -> None:
+def test_without_a_key_it_names_the_key_and_touches_nothing(fake: FakeOpenAIImages, tmp_path: Path) -> None:
+    # Issue 14: the answer says which key enables image generation (empty: there is no image for `done`).
     impl = build(fake, tmp_path, key=None)
-    with pytest.raises(NotConfiguredError):
-        impl.run(ask())
     result = SubagentRunner({"image_generation": impl}, MemoryEvents()).run("image_generation", ask())
-    assert result.status is ResultStatus.NOT_CONFIGURED
+    assert result.status is ResultStatus.EMPTY
+    assert "OPENAI_API_KEY" in result.summary
+    assert extras({"image_generation": result}) == {}
     assert fake.requests == []
     assert not (tmp_path / "images").exists()
 

@@ -285,12 +285,17 @@ def test_the_key_never_appears_in_errors(kma: FakeKma) -> None:
 # --- subagent -------------------------------------------------------------------------------------------
 
 
-def test_without_a_key_nothing_is_called_and_the_runner_reports_not_configured(kma: FakeKma) -> None:
+def test_without_a_key_nothing_is_called_and_only_a_weather_question_hears_about_the_key(kma: FakeKma) -> None:
+    # Issue 14: a weather question says which key enables it; beside another intent it stays not configured.
     agent = build(context(kma, key=None))
     with pytest.raises(NotConfiguredError, match="DATA_GO_KR_SERVICE_KEY"):
-        agent.run(ask("오늘 날씨"))
-    result = SubagentRunner({"weather": agent}, MemoryEvents()).run("weather", ask("오늘 날씨"))
-    assert result.status is ResultStatus.NOT_CONFIGURED
+        agent.run(ask("비 오는데 페트병 어떻게 버려?", "waste"))
+    runner = SubagentRunner({"weather": agent}, MemoryEvents())
+    assert runner.run("weather", ask("페트병", "waste")).status is ResultStatus.NOT_CONFIGURED
+    result = runner.run("weather", ask("오늘 날씨"))
+    assert result.status is ResultStatus.OK
+    assert result.data == {"source": "not_configured", "setting": "DATA_GO_KR_SERVICE_KEY"}
+    assert "DATA_GO_KR_SERVICE_KEY" in result.summary
     assert kma.requests == []
 
 

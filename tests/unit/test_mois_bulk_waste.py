@@ -14,7 +14,7 @@ from eco2.adapters.noop.metrics import NoOpMetricsAdapter
 from eco2.adapters.resilience.breakers import Breakers, CircuitOpenError
 from eco2.config import Secret, Settings
 from eco2.domain.subagents import ResultStatus, SubagentQuery, SubagentResult
-from eco2.errors import NotConfiguredError, PermanentError, RetryableError
+from eco2.errors import PermanentError, RetryableError
 from eco2.subagents import bulk_waste
 from eco2.subagents.context import SubagentContext
 from eco2.subagents.runner import SubagentRunner
@@ -220,14 +220,16 @@ def test_breaker_opens_after_repeated_failures_and_closes_after_reset(mois: Fake
     assert ctx.breakers.state("mois") == "closed"
 
 
-def test_without_key_it_is_not_configured_and_calls_nothing(mois: FakeMois) -> None:
+def test_without_key_it_answers_typical_fees_at_once_and_calls_nothing(mois: FakeMois) -> None:
+    # Issue 14: no longer "not configured" only; the typical answer is tested in test_without_keys.py.
     subagent = bulk_waste.build(context(mois, key=None))
-    with pytest.raises(NotConfiguredError):
-        subagent.run(ask("강남구 소파"))
 
     result, stages = run(subagent, ask("강남구 소파"))
-    assert result.status is ResultStatus.NOT_CONFIGURED
-    assert stages == ["bulk_waste:started", "bulk_waste:skipped"]
+    assert result.status is ResultStatus.OK
+    assert result.data["source"] == "typical"
+    assert "DATA_GO_KR_SERVICE_KEY" in result.summary
+    assert stages == ["bulk_waste:started", "bulk_waste:completed"]
+    assert SubagentRunner({"bulk_waste": subagent}, MemoryEvents()).settled("bulk_waste")  # no task needed
     assert mois.requests == []
 
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from eco2.adapters.kakao.geocoder import KakaoGeocoder
+from eco2.adapters.kakao.geocoder import KakaoGeocoder, KakaoRegionLookup
 from eco2.adapters.memory.events import MemoryEvents
 from eco2.adapters.mois import UNLOCATED_NOTE
 from eco2.adapters.noop.metrics import NoOpMetricsAdapter
@@ -17,7 +17,7 @@ from eco2.adapters.resilience.breakers import Breakers, CircuitOpenError
 from eco2.config import Secret, Settings
 from eco2.domain.request import GeoPoint
 from eco2.domain.subagents import ResultStatus, SubagentQuery, SubagentResult
-from eco2.errors import NotConfiguredError, PermanentError, RetryableError
+from eco2.errors import PermanentError, RetryableError
 from eco2.subagents import collection_point
 from eco2.subagents.collection_point import CollectionPointFinder, find_kind, haversine_km, neighbourhoods
 from eco2.subagents.context import SubagentContext
@@ -271,18 +271,19 @@ def test_breaker_opens_after_repeated_failures_and_closes_after_reset(odcloud: F
     assert ctx.breakers.state("odcloud") == "closed"
 
 
-def test_without_keys_it_is_not_configured_and_calls_nothing(odcloud: FakeOdcloud) -> None:
+def test_without_keys_it_says_where_items_usually_go_and_calls_nothing(odcloud: FakeOdcloud) -> None:
+    # Issue 14: no longer "not configured" only; the typical answer is tested in test_without_keys.py.
     subagent = collection_point.build(context(odcloud, keco=None))
-    with pytest.raises(NotConfiguredError):
-        subagent.run(ask("강남구 폐휴대폰"))
 
     result, stages = run(subagent, ask("강남구 폐휴대폰"))
-    assert result.status is ResultStatus.NOT_CONFIGURED
-    assert stages == ["collection_point:started", "collection_point:skipped"]
+    assert result.status is ResultStatus.OK
+    assert result.data["source"] == "typical"
+    assert "KECO_API_KEY" in result.summary
+    assert stages == ["collection_point:started", "collection_point:completed"]
     assert odcloud.requests == []
 
 
-def test_kakao_geocoder_is_built_only_with_a_kakao_key(odcloud: FakeOdcloud) -> None:
+def test_kakao_geocoder_and_region_lookup_are_built_only_with_a_kakao_key(odcloud: FakeOdcloud) -> None:
     without = collection_point.build(context(odcloud))
     with_kakao = collection_point.build(context(odcloud, kakao="kakao-key"))
 
@@ -290,6 +291,8 @@ def test_kakao_geocoder_is_built_only_with_a_kakao_key(odcloud: FakeOdcloud) -> 
     assert without._geocoder is None
     assert isinstance(with_kakao, CollectionPointFinder)
     assert isinstance(with_kakao._geocoder, KakaoGeocoder)
+    assert without._regions is None
+    assert isinstance(with_kakao._regions, KakaoRegionLookup)
     assert odcloud.requests == []
 
 

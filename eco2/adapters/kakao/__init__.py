@@ -1,13 +1,19 @@
-"""Kakao Local (``dapi.kakao.com``): place search for the ``location`` subagent and address geocoding.
+"""Kakao Local (``dapi.kakao.com``): place search for the ``location`` subagent, geocoding both ways.
 
 ``client`` speaks the REST API, ``responses`` parses its bodies and errors, ``geocoder`` implements
-``GeocoderPort`` with a cache, and ``query`` turns a Korean chat message into a search.
+``GeocoderPort`` and ``RegionLookupPort`` with caches, and ``query`` turns a Korean chat message into a search.
 """
 
 from __future__ import annotations
 
 from eco2.adapters.kakao.client import KakaoLocal, kakao_upstream
-from eco2.adapters.kakao.geocoder import KakaoGeocoder, UnconfiguredGeocoder, kakao_geocoder
+from eco2.adapters.kakao.geocoder import (
+    KakaoGeocoder,
+    KakaoRegionLookup,
+    UnconfiguredGeocoder,
+    kakao_geocoder,
+    kakao_region_lookup,
+)
 from eco2.adapters.kakao.responses import UPSTREAM, AddressSearch, Place, PlaceSearch, SameName
 
 __all__ = [
@@ -15,10 +21,12 @@ __all__ = [
     "AddressSearch",
     "KakaoGeocoder",
     "KakaoLocal",
+    "KakaoRegionLookup",
     "Place",
     "PlaceSearch",
     "SameName",
     "UnconfiguredGeocoder",
     "kakao_geocoder",
+    "kakao_region_lookup",
     "kakao_upstream",
 ]

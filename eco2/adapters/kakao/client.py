@@ -1,4 +1,4 @@
-"""The Kakao Local REST client: keyword, category and address search on ``dapi.kakao.com``.
+"""The Kakao Local REST client on ``dapi.kakao.com``: keyword, category and address search, the region at a point.
 
 Every call goes through one :class:`HttpUpstream` named ``kakao`` (its timeout, its breaker, its error
 tree). The REST API key travels only in the ``Authorization: KakaoAK {key}`` header, built per call.
@@ -20,9 +20,11 @@ from eco2.adapters.kakao.responses import (
     UPSTREAM,
     AddressSearch,
     PlaceSearch,
+    RegionDocument,
     error_for,
     parse_address_search,
     parse_place_search,
+    parse_regions,
 )
 from eco2.adapters.resilience.breakers import Breakers
 from eco2.config import Secret, Settings
@@ -39,6 +41,7 @@ MAX_ADDRESS_PAGE_SIZE = 30
 KEYWORD_PATH = "/v2/local/search/keyword.json"
 CATEGORY_PATH = "/v2/local/search/category.json"
 ADDRESS_PATH = "/v2/local/search/address.json"
+REGION_PATH = "/v2/local/geo/coord2regioncode.json"
 
 
 def _raise_kakao_error(response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
@@ -153,3 +156,9 @@ class KakaoLocal:
         params: dict[str, Any] = {"query": query.strip(), "analyze_type": "exact" if exact else "similar"}
         _paging(params, 1, size, MAX_ADDRESS_PAGE_SIZE)
         return parse_address_search(self._get(ADDRESS_PATH, params))
+
+    def regions_at(self, point: GeoPoint) -> tuple[RegionDocument, ...]:
+        """The 법정동 and 행정동 containing ``point`` (none in the sea or abroad)."""
+        params: dict[str, Any] = {}
+        _center(params, point)
+        return parse_regions(self._get(REGION_PATH, params))

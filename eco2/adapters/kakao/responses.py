@@ -19,6 +19,7 @@ from typing import Any
 
 from eco2.domain.request import GeoPoint
 from eco2.errors import PermanentError, RetryableError, UpstreamError
+from eco2.ports.geo import Region
 
 UPSTREAM = "kakao"
 """Breaker and metric label of Kakao Local (shared by the place search and the geocoder)."""
@@ -117,6 +118,14 @@ class AddressSearch:
 
     matches: tuple[AddressMatch, ...]
     total_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class RegionDocument:
+    """One document of ``coord2regioncode``: the 법정동 (``B``) or the 행정동 (``H``) containing the point."""
+
+    region_type: str
+    region: Region
 
 
 def _malformed(why: str) -> PermanentError:
@@ -229,6 +238,22 @@ def parse_address_search(body: Any) -> AddressSearch:
             )
         )
     return AddressSearch(tuple(matches), _int(meta, "total_count", len(documents)))
+
+
+def parse_regions(body: Any) -> tuple[RegionDocument, ...]:
+    """Parse a ``coord2regioncode`` body; documents without a 시도 name are skipped.
+
+    Its ``x``/``y`` (the region's centre) are numbers here, not strings, and are not needed.
+    """
+    _meta, documents = _envelope(body)
+    regions = []
+    for doc in _documents(documents):
+        sido = _text(doc, "region_1depth_name")
+        if not sido:
+            continue
+        region = Region(sido, _text(doc, "region_2depth_name"), _text(doc, "region_3depth_name"), _text(doc, "code"))
+        regions.append(RegionDocument(_text(doc, "region_type"), region))
+    return tuple(regions)
 
 
 def error_for(status: int, body: bytes) -> UpstreamError:
