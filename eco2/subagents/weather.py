@@ -69,13 +69,13 @@ def build(ctx: SubagentContext, clock: Clock = kst_now) -> SubagentPort:
 
 
 def without_key(query: SubagentQuery) -> SubagentResult | None:
-    """A weather question without the key: which setting enables it and where to look (``ok``, so both the
-    offline composer and the model show it; ``data["source"]`` says nothing was fetched). Beside another
-    intent: ``None`` ("not configured"), as a missing enrichment is not worth a sentence."""
+    """A weather question without the key: which setting enables it and where to look. The status stays
+    ``not_configured`` (metrics and ``done`` must not count a forecast nobody fetched); the answer shows its
+    words all the same. Beside another intent: ``None``, as a missing enrichment is not worth a sentence."""
     if query.intents and NAME not in query.intents:
         return None
     data = {"source": "not_configured", "setting": SETTING}
-    return SubagentResult(NAME, ResultStatus.OK, summary=WITHOUT_KEY, data=data, sources=(WEATHER_NURI,))
+    return SubagentResult(NAME, ResultStatus.NOT_CONFIGURED, summary=WITHOUT_KEY, data=data, sources=(WEATHER_NURI,))
 
 
 @dataclass(frozen=True, slots=True)

@@ -293,7 +293,7 @@ def test_without_a_key_nothing_is_called_and_only_a_weather_question_hears_about
     runner = SubagentRunner({"weather": agent}, MemoryEvents())
     assert runner.run("weather", ask("페트병", "waste")).status is ResultStatus.NOT_CONFIGURED
     result = runner.run("weather", ask("오늘 날씨"))
-    assert result.status is ResultStatus.OK
+    assert result.status is ResultStatus.NOT_CONFIGURED  # nothing was fetched: metrics must not say ok
     assert result.data == {"source": "not_configured", "setting": "DATA_GO_KR_SERVICE_KEY"}
     assert "DATA_GO_KR_SERVICE_KEY" in result.summary
     assert kma.requests == []

@@ -130,7 +130,7 @@ def test_image_generation_names_the_key(runner: SubagentRunner) -> None:
     [
         ("소파 버리는 방법 알려줘", "bulk_waste", "ok", ("약 7,000~14,000원", "스티커", "DATA_GO_KR_SERVICE_KEY")),
         ("폐건전지 수거함 어디 있어?", "collection_point", "ok", ("주민센터", "KECO_API_KEY")),
-        ("오늘 날씨 어때?", "weather", "ok", ("DATA_GO_KR_SERVICE_KEY",)),
+        ("오늘 날씨 어때?", "weather", "not_configured", ("DATA_GO_KR_SERVICE_KEY", "weather.go.kr")),
         ("분리수거 포스터 그려줘", "image_generation", "empty", ("OPENAI_API_KEY",)),
     ],
 )

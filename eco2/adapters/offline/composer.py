@@ -52,6 +52,9 @@ ASK_ITEM_NAME = (
     "사진 속 물건을 알아보지 못했어요. 물건 이름(예: '페트병', '우유팩')을 알려주시면 정확한 배출 방법을 알려드릴게요."
 )
 
+_SPEAKS = frozenset({ResultStatus.NEEDS_INPUT, ResultStatus.EMPTY, ResultStatus.NOT_CONFIGURED})
+"""Statuses whose summary, when there is one, is shown although the result is not usable data."""
+
 NOTHING_FOUND = "지금은 이 질문에 대한 정확한 정보를 찾지 못했어요."
 NARROW_HINT = "품목 이름이나 지역을 조금 더 구체적으로 알려주시면 다시 찾아볼게요."
 NARROWABLE = frozenset({"waste", "bulk_waste", "collection_point", "location", "recyclable_price"})
@@ -76,10 +79,9 @@ def compose(answer_input: AnswerInput) -> str:
         parts.append(opener)
     parts.extend(r.summary.strip() for r in usable)
     # A subagent that found nothing may still say something useful ("no KECO bin nearby: batteries go to
-    # the community centre"); a question back to the user (needs_input) always shows.
-    needs = [
-        r for r in answer_input.results if r.status in (ResultStatus.NEEDS_INPUT, ResultStatus.EMPTY) and r.summary
-    ]
+    # the community centre"), so may one without its key ("which setting enables the forecast"); a
+    # question back to the user (needs_input) always shows.
+    needs = [r for r in answer_input.results if r.status in _SPEAKS and r.summary]
     parts.extend(r.summary.strip() for r in needs)
     if any(r.name == "vision" and r.status is not ResultStatus.OK for r in answer_input.results):
         parts.append(ASK_ITEM_NAME)
