@@ -29,7 +29,7 @@ from eco2.orchestrator.ending import JobEnding
 from eco2.orchestrator.graph import ChatGraph
 from eco2.orchestrator.memory import remember
 from eco2.orchestrator.nodes import RunContext
-from eco2.orchestrator.outcome import outcome_of, primary_intent
+from eco2.orchestrator.outcome import outcome_of, primary_intent, retrieval_feedback
 from eco2.orchestrator.state import ChatState, turn_input
 from eco2.ports.dispatch import DispatchPort, JobRef
 from eco2.ports.events import EventStreamPort, JobEventsPort
@@ -361,6 +361,8 @@ class ChatService:
             return "done"
         self.ending.end(job, True)
         self._end_trace(job, outcome.status, outcome.intent)
+        if self._telemetry.is_enabled():  # here, where the answered job's trace closes: once per answer
+            self._telemetry.record_feedback(job.root_run, retrieval_feedback(state))
         return "done"
 
     def _double_texted(self, request: ChatRequest, session_id: str, ahead: Sequence[str]) -> str:

@@ -3,14 +3,32 @@
 A chat runs as several tasks in several processes (``process``, one task per subagent, ``continue``), so the
 trace cannot live in one call stack. The service opens a *root run* when the job starts, carries an opaque
 reference to it in :class:`~eco2.ports.dispatch.JobRef` (``root_run``), makes every later step a child of it
-and ends it when the job ends. Adapters never raise: a tracing backend that is down must not break a chat.
+and ends it when the job ends, scoring it (:class:`TraceFeedback`, e.g. the answer's retrieval quality) so the
+backend can follow those scores per release. Adapters never raise: a tracing backend that is down must not
+break a chat, and none of them makes the chat wait for it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from typing import Any, Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class TraceFeedback:
+    """One score on a chat's trace (LangSmith feedback on the root run; span attributes with OpenTelemetry).
+
+    Never message text or anything secret: keys, numbers and labels from small closed sets or the corpus.
+    """
+
+    key: str
+    """What is scored, e.g. ``retrieval_quality``."""
+    score: float | None = None
+    """The number LangSmith averages per key (its charts and feedback stats aggregate scores only)."""
+    value: str | None = None
+    """A label that says what the score stands for, e.g. the fallback path ``waste_rag->web_search``."""
 
 
 class TraceRunPort(Protocol):
@@ -55,6 +73,15 @@ class TelemetryConfigPort(Protocol):
         self, root: str, config: Mapping[str, Any], outputs: Mapping[str, Any], error: str | None = None
     ) -> None:
         """End the root run ``root`` (possibly in another process than the one that opened it)."""
+        ...
+
+    def record_feedback(self, root: str | None, feedback: Sequence[TraceFeedback]) -> None:
+        """Attach ``feedback`` to the chat's trace ``root`` (possibly opened in another process).
+
+        Returns at once: sending happens in the background, and a failure is logged, never raised.
+        ``root`` is ``None`` when there is no root run (OpenTelemetry alone still records it on the
+        current span).
+        """
         ...
 
     def within(self, root: str | None) -> AbstractContextManager[None]:

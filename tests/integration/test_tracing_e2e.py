@@ -1,12 +1,14 @@
 """Tracing through real workers: the real langsmith client against a local recording LangSmith, and the
 OpenTelemetry SDK against a local OTLP receiver. A chat runs as several Celery tasks in several processes;
 each mode must still show it as one trace, and neither a secret nor a dead tracing backend may leak into
-or break the chat."""
+or break the chat. An answered chat whose retrieval ran is scored on its root run (LangSmith feedback) and
+on the task span that closed it (OpenTelemetry)."""
 
 from __future__ import annotations
 
 import json
 import secrets
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -15,9 +17,10 @@ import pytest
 import redis
 from celery import Celery
 
+from eco2 import __version__
 from eco2.localrun import Worker, free_port
 from tests.conftest import worker_env
-from tests.support.langsmith_server import FakeLangSmith
+from tests.support.langsmith_server import FakeLangSmith, project_id
 from tests.support.otlp_server import FakeOtlp
 from tests.support.streams import collect, terminal
 
@@ -27,6 +30,10 @@ SECRET = "lsv2_pt_DO-NOT-LEAK-7c1e9b"
 ENV_NAME = "e2e-tracing"
 GRAPH_NODES = {"intent", "dispatch", "answer"}
 SUBAGENTS = {"subagent:waste_rag", "subagent:weather"}
+WASTE = "페트병 어떻게 버려?"
+WEAK = "뭐시기 어떻게 버려?"
+"""A waste question the corpus has nothing for: waste_rag answers weak, the chain falls back."""
+SCORES = {"retrieval_quality", "retrieval_weak", "retrieval_fallback"}
 
 
 def tracing_env(url: str, state: Any, **extra: str) -> dict[str, str]:
@@ -47,10 +54,12 @@ def langsmith_env(url: str, state: Any, endpoint: str, **extra: str) -> dict[str
     )
 
 
-def send_chat(url: str, headers: dict[str, str] | None = None) -> tuple[str, str, list[dict[str, str]]]:
+def send_chat(
+    url: str, headers: dict[str, str] | None = None, message: str = WASTE
+) -> tuple[str, str, list[dict[str, str]]]:
     """Enqueue as an existing backend does; returns the job id, its session and its stream entries."""
     job_id, session = f"tr-{uuid.uuid4().hex[:10]}", f"sess-{uuid.uuid4().hex[:6]}"
-    kwargs = {"job_id": job_id, "message": "페트병 어떻게 버려?", "session_id": session, "user_id": "user-7"}
+    kwargs = {"job_id": job_id, "message": message, "session_id": session, "user_id": "user-7"}
     backend = Celery(broker=url)
     try:
         backend.send_task("eco2.chat.process", kwargs=kwargs, queue="eco2.chat", headers=headers or {})
@@ -112,6 +121,44 @@ def assert_one_langsmith_trace(server: FakeLangSmith, job_id: str, session: str)
     assert root["outputs"]["outcome"] == "success"
     assert not root.get("error")
     return runs
+
+
+def ended_root(server: FakeLangSmith, job_id: str) -> dict[str, Any]:
+    """The chat's root run, once the job's end patched it."""
+
+    def ended(runs: dict[str, dict[str, Any]]) -> bool:
+        return any(r.get("name") == f"chat:{job_id}" and r.get("end_time") for r in runs.values())
+
+    runs = server.wait_for(ended)
+    (root,) = [r for r in runs.values() if r.get("name") == f"chat:{job_id}"]
+    return root
+
+
+def assert_retrieval_scored(server: FakeLangSmith, root: dict[str, Any], weak: bool) -> dict[str, dict[str, Any]]:
+    """The root run got the three retrieval scores, from this release, in the project, with no message text."""
+    feedback = server.wait_for_feedback(root["id"], SCORES)
+    assert feedback.keys() == SCORES
+    for item in feedback.values():
+        assert item["run_id"] == item["trace_id"] == root["id"]
+        assert item["session_id"] == project_id("eco2-e2e")
+        assert item["feedback_source"]["metadata"] == {"release": __version__, "env": ENV_NAME}
+        assert isinstance(item["score"], int | float)
+    quality, flag, fallback = (feedback[k] for k in ("retrieval_quality", "retrieval_weak", "retrieval_fallback"))
+    assert 0.0 <= quality["score"] <= 1.0
+    assert (flag["score"], flag["value"]) == ((1, "weak") if weak else (0, "ok"))
+    if weak:
+        assert quality["score"] < 0.3
+        assert fallback["score"] == 1
+        assert fallback["value"].startswith("waste_rag->web_search")
+    else:
+        assert quality["score"] >= 0.9
+        assert (fallback["score"], fallback["value"]) == (0, "none")
+    assert root["extra"]["metadata"]["release"] == __version__  # the runs to group the scores by
+    sent = json.dumps(list(feedback.values()), ensure_ascii=False)
+    assert WASTE not in sent
+    assert WEAK not in sent
+    assert "뭐시기" not in sent
+    return feedback
 
 
 def assert_no_secret_sent(server: FakeLangSmith) -> None:
@@ -209,6 +256,40 @@ class TestLangSmith:
         assert SECRET not in json.dumps(entries, ensure_ascii=False)
         assert SECRET not in ls_worker.log_path.read_text(errors="replace")
 
+    def test_a_waste_answer_scores_its_retrieval_on_the_root_run(
+        self, ls_worker: Worker, langsmith: FakeLangSmith, module_redis_url: str
+    ) -> None:
+        job_id, _session, entries = send_chat(module_redis_url)
+        assert terminal(entries)["_type"] == "done"
+        root = ended_root(langsmith, job_id)
+        # Opened by eco2.chat.process, scored by eco2.chat.continue: the id comes with JobRef.root_run.
+        assert_retrieval_scored(langsmith, root, weak=False)
+
+    def test_a_weak_retrieval_is_scored_weak_with_the_fallback_it_took(
+        self, ls_worker: Worker, langsmith: FakeLangSmith, module_redis_url: str
+    ) -> None:
+        job_id, _session, entries = send_chat(module_redis_url, message=WEAK)
+        done = terminal(entries)
+        assert done["subagents"]["waste_rag"] == "weak"
+        assert done["fallbacks"][0] == "waste_rag->web_search"
+        feedback = assert_retrieval_scored(langsmith, ended_root(langsmith, job_id), weak=True)
+        assert feedback["retrieval_fallback"]["value"] == "->".join(
+            ["waste_rag", *(step.split("->")[1] for step in done["fallbacks"])]
+        )
+
+    def test_a_chat_without_retrieval_is_not_scored(
+        self, ls_worker: Worker, langsmith: FakeLangSmith, module_redis_url: str
+    ) -> None:
+        job_id, _session, entries = send_chat(module_redis_url, message="오늘 날씨 어때?")
+        assert terminal(entries)["intent"] == "weather"
+        root = ended_root(langsmith, job_id)
+        # A waste chat after it is scored; its feedback leaves the same worker the same way, so by then the
+        # weather chat's would have arrived too (it goes out right as its root is patched, not later).
+        later, _session, _entries = send_chat(module_redis_url)
+        langsmith.wait_for_feedback(ended_root(langsmith, later)["id"], SCORES)
+        time.sleep(0.5)
+        assert langsmith.feedback_on(root["id"]) == {}
+
 
 class TestOpenTelemetry:
     """The backend's W3C trace continues through every task (hybrid mode: LangSmith gets one trace too)."""
@@ -217,6 +298,7 @@ class TestOpenTelemetry:
         self, otel_worker: tuple[Worker, str], servers: tuple[FakeLangSmith, FakeOtlp], module_redis_url: str
     ) -> None:
         langsmith, otlp = servers
+        feedback_before = len(langsmith.feedback)
         trace_id, backend_span = secrets.token_hex(16), secrets.token_hex(8)
         job_id, session, entries = send_chat(module_redis_url, {"traceparent": f"00-{trace_id}-{backend_span}-01"})
         assert terminal(entries)["_type"] == "done"
@@ -261,11 +343,20 @@ class TestOpenTelemetry:
         assert entries
         assert all(e["traceparent"].split("-")[1] == trace_id for e in entries)
         assert SECRET.encode() not in b"".join(otlp.bodies)
+        # The retrieval's scores: attributes of the task span that closed the chat.
+        (closing,) = [s for s in spans if "eco2.feedback.retrieval_quality.score" in s["attributes"]]
+        assert closing["name"] == "run/eco2.chat.continue"
+        assert closing["attributes"]["eco2.release"] == __version__
+        assert closing["attributes"]["eco2.feedback.retrieval_weak.score"] == 0.0
+        assert closing["attributes"]["eco2.feedback.retrieval_fallback.value"] == "none"
         if otel_worker[1] == "hybrid":  # LangSmith still gets the chat as one trace of its own
-            assert_one_langsmith_trace(langsmith, job_id, session)
+            runs = assert_one_langsmith_trace(langsmith, job_id, session)
             assert_no_secret_sent(langsmith)
+            (root,) = [r for r in runs if r["name"] == f"chat:{job_id}"]
+            assert_retrieval_scored(langsmith, root, weak=False)
         else:  # spans only: the runs became spans and nothing went to LangSmith
             assert chat_runs(langsmith.runs(), job_id) == []
+            assert len(langsmith.feedback) == feedback_before
 
 
 class TestTelemetryDown:

@@ -5,6 +5,11 @@ holds its id and start time) travels in ``JobRef.root_run``. Any process rebuild
 from it, so graph steps (through ``tracing_context(parent=...)``) and subagent runs become its children, and
 the process that ends the job patches the root with its outcome.
 
+When a chat is answered, the service scores its trace (:class:`~eco2.ports.telemetry.TraceFeedback`, e.g. the
+retrieval quality): the scores become LangSmith feedback on the root run, sent from a background thread
+(:mod:`eco2.adapters.langsmith.feedback`), and attributes of the current span with OpenTelemetry on. Every
+run carries the release (``metadata.release``, the eco2 version) so those scores can be followed per release.
+
 With OpenTelemetry on, the client also turns runs into spans (``hybrid``/``otel`` mode). The root run then
 goes through a second, LangSmith-only client: its span would start in one process and end in another, which
 OpenTelemetry cannot express; the Celery spans already tie the chat together there.
@@ -25,9 +30,12 @@ from typing import TYPE_CHECKING, Any
 
 from langsmith import Client, RunTree, tracing_context
 
+from eco2 import __version__
+from eco2.adapters.langsmith.feedback import FeedbackBatch, FeedbackSender
 from eco2.adapters.langsmith.run_config import TracingMode, get_run_config
 from eco2.adapters.noop.telemetry import NoOpTraceRun
 from eco2.config import Settings
+from eco2.ports.telemetry import TraceFeedback
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
@@ -84,13 +92,20 @@ class LangSmithTelemetryAdapter:
         default_tags: Sequence[str] = (),
         root_client: Client | None = None,
         traceparent: Callable[[], str | None] | None = None,
+        release: str = __version__,
+        feedback: FeedbackSender | None = None,
+        span_attributes: Callable[[Mapping[str, Any]], None] | None = None,
     ) -> None:
-        """``root_client`` posts and patches root runs (``None``: no root run, OpenTelemetry-only mode)."""
+        """``root_client`` posts and patches root runs (``None``: no root run, OpenTelemetry-only mode);
+        ``feedback`` sends scores to root runs, ``span_attributes`` sets them on the current span."""
         self._client = client
         self._root_client = root_client
         self._project = project
         self._default_tags = tuple(dict.fromkeys(default_tags))
         self._traceparent = traceparent
+        self._release = release
+        self._feedback = feedback
+        self._span_attributes = span_attributes
 
     @classmethod
     def from_settings(
@@ -105,12 +120,23 @@ class LangSmithTelemetryAdapter:
         root_client = client if mode == "langsmith" else None
         if mode == "hybrid":
             root_client = make_client(settings, "langsmith")
+        feedback = None
+        if root_client is not None:
+            source = {"release": __version__, "env": settings.env_name}
+            feedback = FeedbackSender(root_client, settings.langsmith_project, source)
+        span_attributes = None
+        if otel_provider is not None:
+            from eco2.adapters.otel import set_span_attributes
+
+            span_attributes = set_span_attributes
         return cls(
             client,
             project=settings.langsmith_project,
             default_tags=(f"env:{settings.env_name}",),
             root_client=root_client,
             traceparent=traceparent,
+            feedback=feedback,
+            span_attributes=span_attributes,
         )
 
     def is_enabled(self) -> bool:
@@ -126,9 +152,12 @@ class LangSmithTelemetryAdapter:
         tags: Sequence[str] | None = None,
         metadata: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """The article's config with the default tags (``env:{x}``) merged in front of the caller's."""
+        """The article's config with the default tags (``env:{x}``) merged in front of the caller's, and
+        the release in the metadata (the caller's metadata may override it)."""
         merged = list(dict.fromkeys([*self._default_tags, *(tags or ())]))
-        return get_run_config(job_id, session_id, user_id, intent, merged, metadata)
+        return get_run_config(
+            job_id, session_id, user_id, intent, merged, {"release": self._release, **(metadata or {})}
+        )
 
     def start_trace(self, config: Mapping[str, Any], inputs: Mapping[str, Any]) -> str | None:
         """Post the root run; its dotted order is the reference children and the end need."""
@@ -161,6 +190,23 @@ class LangSmithTelemetryAdapter:
             run.patch()
         except Exception:
             log.warning("could not end the LangSmith trace", exc_info=True)
+
+    def record_feedback(self, root: str | None, feedback: Sequence[TraceFeedback]) -> None:
+        """Queue the scores as feedback on the root run, and set them on the current span (OpenTelemetry)."""
+        if not feedback:
+            return
+        if self._span_attributes is not None:
+            try:
+                self._span_attributes(_span_attributes(feedback, self._release))
+            except Exception:
+                log.warning("could not set the trace's scores on the current span", exc_info=True)
+        if root is None or self._feedback is None:
+            return
+        try:
+            run_id, start = _root_id_and_start(root)
+            self._feedback.submit(FeedbackBatch(run_id, start, tuple(feedback)))
+        except Exception:
+            log.warning("could not queue the trace's feedback", exc_info=True)
 
     @contextmanager
     def within(self, root: str | None) -> Iterator[None]:
@@ -196,7 +242,13 @@ class LangSmithTelemetryAdapter:
         return self._traceparent() if self._traceparent is not None else None
 
     def flush(self, timeout_s: float) -> None:
-        """Send the buffered runs of both clients."""
+        """Send the queued feedback, then the buffered runs of both clients (queued feedback among them).
+
+        The feedback gets half of ``timeout_s``: it is empty unless LangSmith is slow or down, and then it
+        must not hold a process's exit for long on top of the runs.
+        """
+        if self._feedback is not None and not self._feedback.flush(timeout_s / 2):
+            log.warning("trace feedback still unsent after %.1fs", timeout_s / 2)
         for client in dict.fromkeys([self._client, self._root_client]):
             if client is not None:
                 try:
@@ -250,16 +302,32 @@ def _metadata(config: Mapping[str, Any]) -> dict[str, Any]:
     return metadata
 
 
+def _span_attributes(feedback: Sequence[TraceFeedback], release: str) -> dict[str, Any]:
+    """``eco2.feedback.{key}.score`` / ``.value`` per score, and the release."""
+    attributes: dict[str, Any] = {"eco2.release": release}
+    for item in feedback:
+        if item.score is not None:
+            attributes[f"eco2.feedback.{item.key}.score"] = float(item.score)
+        if item.value is not None:
+            attributes[f"eco2.feedback.{item.key}.value"] = item.value
+    return attributes
+
+
+def _root_id_and_start(root: str) -> tuple[uuid.UUID, datetime]:
+    """The root run's id and start time, read from its dotted order (``<start>Z<id>``)."""
+    if "." in root or len(root) <= _STAMP_LEN:
+        raise ValueError("not the dotted order of a root run")
+    start = datetime.strptime(root[:_STAMP_LEN], "%Y%m%dT%H%M%S%fZ").replace(tzinfo=UTC)
+    return uuid.UUID(root[_STAMP_LEN:]), start
+
+
 def _root_tree(root: str, client: Client, project: str, **fields: Any) -> RunTree:
-    """A ``RunTree`` standing for the root run, rebuilt from its dotted order (``<start>Z<id>``).
+    """A ``RunTree`` standing for the root run, rebuilt from its dotted order.
 
     Built directly rather than with ``RunTree.from_dotted_order``, which also sets a context variable
     meant for re-rooting replicas and never resets it.
     """
-    if "." in root or len(root) <= _STAMP_LEN:
-        raise ValueError("not the dotted order of a root run")
-    start = datetime.strptime(root[:_STAMP_LEN], "%Y%m%dT%H%M%S%fZ").replace(tzinfo=UTC)
-    run_id = uuid.UUID(root[_STAMP_LEN:])
+    run_id, start = _root_id_and_start(root)
     fields.setdefault("name", "chat")
     return RunTree(
         id=run_id,

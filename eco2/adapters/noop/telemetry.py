@@ -10,6 +10,8 @@ from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
+from eco2.ports.telemetry import TraceFeedback
+
 
 class NoOpTraceRun:
     """Implements ``TraceRunPort`` without recording anything."""
@@ -51,6 +53,9 @@ class NoOpTelemetryConfig:
         self, root: str, config: Mapping[str, Any], outputs: Mapping[str, Any], error: str | None = None
     ) -> None:
         """Nothing was opened."""
+
+    def record_feedback(self, root: str | None, feedback: Sequence[TraceFeedback]) -> None:
+        """Nothing to score."""
 
     def within(self, root: str | None) -> AbstractContextManager[None]:
         """No tracing context."""

@@ -5,8 +5,17 @@ from eco2.adapters.otel.tracing import (
     build_provider,
     configure_otel,
     current_traceparent,
+    set_span_attributes,
     shutdown_otel,
     traces_url,
 )
 
-__all__ = ["active_provider", "build_provider", "configure_otel", "current_traceparent", "shutdown_otel", "traces_url"]
+__all__ = [
+    "active_provider",
+    "build_provider",
+    "configure_otel",
+    "current_traceparent",
+    "set_span_attributes",
+    "shutdown_otel",
+    "traces_url",
+]

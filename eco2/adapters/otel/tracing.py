@@ -10,12 +10,14 @@ thread: an OTLP endpoint that is down costs a logged warning, never a chat.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from opentelemetry import propagate, trace
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.util.types import AttributeValue
 
 from eco2.config import Settings
 
@@ -84,3 +86,10 @@ def current_traceparent() -> str | None:
     carrier: dict[str, str] = {}
     propagate.inject(carrier)
     return carrier.get("traceparent")
+
+
+def set_span_attributes(attributes: Mapping[str, AttributeValue]) -> None:
+    """Set ``attributes`` on the current span (nothing outside a recording span)."""
+    span = trace.get_current_span()
+    if span.is_recording():
+        span.set_attributes(attributes)
