@@ -1,7 +1,8 @@
 """Routing rules as pure functions: which subagents an intent needs, and what to do with their results.
 
-``INTENT_FEATURE_MAP`` follows the source article's map (waste -> waste_rag + weather, bulk_waste ->
-bulk_waste + weather, ...); the fallback chain and fail modes come from the subagent registry.
+Which subagents an intent plans follows the source article's map (waste -> waste_rag + weather,
+bulk_waste -> bulk_waste + weather, ...), read from the registry: each entry says which intents it serves
+and which it enriches. The fallback chain and fail modes come from the registry too.
 """
 
 from __future__ import annotations
@@ -9,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from eco2.domain.intents import Intent
+from eco2.domain.intents import ALL_INTENTS, Intent
 from eco2.domain.subagents import FailMode, ResultStatus, SubagentResult
-from eco2.subagents.registry import spec_for
+from eco2.subagents.registry import REGISTRY, spec_for
 
 MAX_ROUNDS = 4
 
@@ -20,30 +21,18 @@ MAX_ROUNDS = 4
 class IntentFeature:
     """What serving one intent takes; ``required`` is the subagent the answer cannot do without."""
 
-    feature: str
     subagents: tuple[str, ...]
     required: str
-    description: str
 
 
-INTENT_FEATURE_MAP: Mapping[Intent, IntentFeature] = {
-    Intent.WASTE: IntentFeature("rag", ("waste_rag", "weather"), "waste_rag", "분리배출 RAG 검색"),
-    Intent.BULK_WASTE: IntentFeature(
-        "external_api", ("bulk_waste", "weather"), "bulk_waste", "대형폐기물 (행정안전부 API)"
-    ),
-    Intent.CHARACTER: IntentFeature("grpc", ("character",), "character", "캐릭터 정보 (gRPC)"),
-    Intent.LOCATION: IntentFeature("external_api", ("location",), "location", "장소 검색 (카카오맵)"),
-    Intent.WEATHER: IntentFeature("external_api", ("weather",), "weather", "날씨 (기상청 API)"),
-    Intent.WEB_SEARCH: IntentFeature("web", ("web_search",), "web_search", "웹 검색"),
-    Intent.COLLECTION_POINT: IntentFeature(
-        "external_api", ("collection_point",), "collection_point", "수거함 위치 (한국환경공단)"
-    ),
-    Intent.RECYCLABLE_PRICE: IntentFeature(
-        "dataset", ("recyclable_price",), "recyclable_price", "재활용품 시세 (한국환경공단)"
-    ),
-    Intent.IMAGE_GENERATION: IntentFeature("llm", ("image_generation",), "image_generation", "이미지 생성 (OpenAI)"),
-    Intent.GENERAL: IntentFeature("llm", ("general",), "general", "일반 대화 (LLM)"),
-}
+def feature_of(intent: Intent) -> IntentFeature:
+    """The subagents ``intent`` plans and the one it requires, as the registry declares them."""
+    return IntentFeature(REGISTRY.serving(intent), REGISTRY.required_for(intent))
+
+
+def intent_feature_map() -> dict[Intent, IntentFeature]:
+    """Every intent's feature (for docs and checks: each intent is served by exactly one subagent)."""
+    return {intent: feature_of(intent) for intent in ALL_INTENTS}
 
 
 def unique(names: Iterable[str]) -> list[str]:
@@ -53,7 +42,7 @@ def unique(names: Iterable[str]) -> list[str]:
 
 def plan_for(intents: Sequence[str]) -> list[str]:
     """The subagents serving ``intents``, in intent order, without duplicates."""
-    return unique(name for intent in intents for name in INTENT_FEATURE_MAP[Intent(intent)].subagents)
+    return unique(name for intent in intents for name in REGISTRY.serving(Intent(intent)))
 
 
 def first_round(intents: Sequence[str], has_image: bool) -> list[str]:
@@ -89,7 +78,7 @@ def decide(
     next_round: list[str] = []
     missing: list[str] = []
     fallbacks: list[str] = []
-    required = {INTENT_FEATURE_MAP[Intent(intent)].required for intent in intents}
+    required = {REGISTRY.required_for(Intent(intent)) for intent in intents}
     for name in round_names:
         result = results.get(name) or SubagentResult(name, ResultStatus.FAILED, error="no result arrived")
         if result.status in (ResultStatus.OK, ResultStatus.NEEDS_INPUT):
@@ -127,7 +116,7 @@ def _covered(name: str, results: Mapping[str, SubagentResult]) -> bool:
 def required_missing(intents: Sequence[str], results: Mapping[str, SubagentResult]) -> list[str]:
     """Required subagents (per intent) not covered by a usable result: the answer is partial."""
     return unique(
-        feature.required
-        for feature in (INTENT_FEATURE_MAP[Intent(intent)] for intent in intents)
-        if not _covered(feature.required, results)
+        required
+        for required in (REGISTRY.required_for(Intent(intent)) for intent in intents)
+        if not _covered(required, results)
     )

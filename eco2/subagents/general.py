@@ -16,6 +16,8 @@ from math import sqrt
 import yaml
 
 from eco2.domain.subagents import ResultStatus, Source, SubagentQuery, SubagentResult
+from eco2.ports.subagents import SubagentPort
+from eco2.subagents.context import SubagentContext
 
 MIN_SIMILARITY = 0.45
 """Below this, a match is carried by shared endings ("…만드는 법 알려줘"), not by what the question is about."""
@@ -98,3 +100,9 @@ class FaqGeneral:
             data={"faq_id": entry.id, "similarity": round(score, 3)},
             sources=(Source("이코에코 안내"),),
         )
+
+
+def build(ctx: SubagentContext) -> SubagentPort:
+    """The FAQ: bundled, no key, nothing to configure."""
+    del ctx
+    return FaqGeneral()

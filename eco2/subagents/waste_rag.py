@@ -7,8 +7,10 @@ chain (web_search, then general) instead of answering with an unrelated item.
 from __future__ import annotations
 
 from eco2.domain.subagents import ResultStatus, Source, SubagentQuery, SubagentResult
+from eco2.ports.subagents import SubagentPort
 from eco2.rag.corpus import WasteItem
 from eco2.rag.retriever import WasteRetriever
+from eco2.subagents.context import SubagentContext
 
 
 def describe(item: WasteItem) -> str:
@@ -45,3 +47,11 @@ class WasteRag:
             data=data,
             sources=(Source(f"eco2 분리배출 지식베이스: {top.name}", f"eco2://waste/{top.id}"),),
         )
+
+
+def build(ctx: SubagentContext) -> SubagentPort:
+    """The bundled corpus's retriever, with the configured weak threshold when one is set."""
+    default = WasteRetriever.default()
+    if ctx.settings.rag_weak_threshold is None:
+        return WasteRag(default)
+    return WasteRag(WasteRetriever(default.items, weak_threshold=ctx.settings.rag_weak_threshold))

@@ -108,12 +108,12 @@ def test_unavailable_bulk_waste_api_falls_back_to_the_waste_rules() -> None:
     assert "waste_rag 결과" in data["answer"]
 
 
-def test_closed_fail_mode_ends_the_job_with_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_closed_fail_mode_ends_the_job_with_an_error() -> None:
     closed = dataclasses.replace(registry.spec_for("bulk_waste"), fail_mode=FailMode.CLOSED)
-    monkeypatch.setitem(registry._BY_NAME, "bulk_waste", closed)
     subs = all_subagents(bulk_waste=ScriptedSubagent("bulk_waste", raises(PermanentError("down"))))
-    container, events = build(subagents=subs)
-    container.service.accept((), {"job_id": "j1", "message": "소파"})
+    with registry.REGISTRY.including(closed):
+        container, events = build(subagents=subs)
+        container.service.accept((), {"job_id": "j1", "message": "소파"})
     last = entries(events, "j1")[-1]
     assert last["type"] == "error"
     assert json.loads(last["data"])["code"] == "subagent_failed"

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 from eco2.domain.subagents import ResultStatus, SubagentResult
 from eco2.ports.llm import AnswerInput
+from eco2.subagents.registry import label
 
 _OPENERS = {
     "waste": "분리배출 방법을 알려드릴게요.",
@@ -25,19 +26,6 @@ _OPENERS = {
     "general": "",
 }
 
-_LABELS = {
-    "vision": "사진 속 품목 인식",
-    "waste_rag": "분리배출 규칙",
-    "weather": "날씨",
-    "bulk_waste": "대형폐기물 정보",
-    "character": "캐릭터 정보",
-    "location": "장소 검색",
-    "web_search": "웹 검색",
-    "collection_point": "수거함 위치",
-    "recyclable_price": "재활용품 시세",
-    "image_generation": "이미지 생성",
-    "general": "일반 안내",
-}
 
 _REASONS = {
     ResultStatus.NOT_CONFIGURED: "아직 연결되지 않았어요",
@@ -62,11 +50,6 @@ NARROWABLE = frozenset({"waste", "bulk_waste", "collection_point", "location", "
 gets no such hint."""
 
 _PIECE = re.compile(r"\S+\s*|\s+")
-
-
-def label(name: str) -> str:
-    """Korean label of a subagent, for "what is missing" sentences."""
-    return _LABELS.get(name, name)
 
 
 def compose(answer_input: AnswerInput) -> str:
