@@ -145,7 +145,7 @@ def in_process_cost(url: str, state: str, n: int = 200) -> tuple[float, float]:
     from eco2.bootstrap import bootstrap, redis_client, redis_events
     from eco2.config import Settings
     from eco2.dispatch.inline import InlineDispatcher
-    from eco2.subagents.registry import REGISTRY
+    from eco2.domain.registry import REGISTRY
     from eco2.subagents.runner import SubagentRunner
 
     settings = Settings.from_env({"ECO2_REDIS_URL": url, "ECO2_STATE_DIR": state + "/inproc"})

@@ -16,9 +16,9 @@ from celery.exceptions import SoftTimeLimitExceeded
 
 from eco2.bootstrap import Container, bootstrap
 from eco2.domain.intents import Intent, IntentResult, IntentScore
+from eco2.domain.registry import REGISTRY
 from eco2.domain.subagents import ResultStatus, SubagentQuery, SubagentResult
 from eco2.ports.llm import AnswerInput
-from eco2.subagents.registry import REGISTRY
 from tasks import app, runtime
 
 __all__ = ["app"]

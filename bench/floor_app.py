@@ -21,13 +21,13 @@ from bench.fake_app import BENCH_INTENTS, InstantSubagent, InstantWriter, app
 from bench.fake_app import _factory as bench_factory
 from eco2.bootstrap import Container
 from eco2.domain.events import StageStatus
+from eco2.domain.registry import REGISTRY
 from eco2.domain.request import parse_request
 from eco2.domain.subagents import SubagentQuery
 from eco2.orchestrator.routing import plan_for
 from eco2.ports.dispatch import DispatchPort, JobRef
 from eco2.ports.events import EventStreamPort, JobEventsPort
 from eco2.subagents.progress import report_withdrawn
-from eco2.subagents.registry import REGISTRY
 from eco2.subagents.runner import SubagentRunner
 from tasks import runtime
 

@@ -26,6 +26,7 @@ from eco2.adapters.redis_streams import RedisStreamsEvents
 from eco2.adapters.redis_streams.sessions import RedisSessionQueue
 from eco2.adapters.resilience.breakers import Breakers
 from eco2.config import Settings
+from eco2.domain.registry import REGISTRY
 from eco2.errors import ConfigError
 from eco2.orchestrator.graph import ChatGraph, build_graph
 from eco2.orchestrator.nodes import NodeDeps, Nodes
@@ -37,7 +38,6 @@ from eco2.ports.metrics import MetricsPort
 from eco2.ports.sessions import SessionQueuePort
 from eco2.ports.subagents import SubagentPort
 from eco2.ports.telemetry import TelemetryConfigPort
-from eco2.subagents.registry import REGISTRY
 from eco2.subagents.runner import SubagentRunner
 
 log = logging.getLogger(__name__)

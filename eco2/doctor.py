@@ -19,7 +19,7 @@ import requests
 from eco2.adapters.openai.client import MODEL_BREAKER
 from eco2.adapters.resilience.breakers import Breakers
 from eco2.config import Settings
-from eco2.subagents.registry import users_of
+from eco2.domain.registry import users_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,10 +66,9 @@ def _redis(url: str) -> Callable[[float], None]:
 
 def _amqp(url: str) -> Callable[[float], None]:
     def probe(timeout: float) -> None:
-        from kombu import Connection
+        from eco2.dispatch.producer import probe_broker
 
-        with Connection(url, connect_timeout=timeout) as conn:
-            conn.ensure_connection(max_retries=1, timeout=max(1, round(timeout)))
+        probe_broker(url, timeout)
 
     return probe
 

@@ -190,15 +190,14 @@ class LocalRabbitMQ:
             stop_process(self._proc, 30)
 
     def _wait(self, timeout_s: float) -> None:
-        from kombu import Connection
+        from eco2.dispatch.producer import probe_broker
 
         deadline = time.monotonic() + timeout_s
         while True:
             if self._proc.poll() is not None:
                 raise RuntimeError(f"rabbitmq-server exited ({self._proc.returncode}); see {self._dir}/server.out")
             try:
-                with Connection(self.url, connect_timeout=1) as conn:
-                    conn.connect()
+                probe_broker(self.url, 1)
                 return
             except Exception:
                 if time.monotonic() > deadline:
@@ -284,17 +283,15 @@ class Worker:
         self._wait_ready(ready_timeout_s)
 
     def _wait_ready(self, timeout_s: float) -> None:
-        from celery import Celery
+        from eco2.dispatch.producer import WorkerPing
 
-        probe = Celery(broker=self.env.get("ECO2_BROKER_URL") or self.env["ECO2_REDIS_URL"])
+        probe = WorkerPing(self.env.get("ECO2_BROKER_URL") or self.env["ECO2_REDIS_URL"])
         deadline = time.monotonic() + timeout_s
         try:
             while time.monotonic() < deadline:
                 if self.proc.poll() is not None:
                     raise RuntimeError(f"worker exited early; see {self.log_path}")
-                replies = probe.control.ping(destination=self.names, timeout=0.5) or []
-                answered = {name for reply in replies for name in reply}
-                if answered >= set(self.names):
+                if probe(self.names, 0.5) >= set(self.names):
                     return
             raise RuntimeError(f"worker not ready after {timeout_s}s; see {self.log_path}")
         finally:

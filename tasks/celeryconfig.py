@@ -17,8 +17,8 @@ from eco2.dispatch.celery_canvas import (
     TASK_PROCESS,
     TASK_ROUND_FAILED,
 )
+from eco2.domain.registry import ALL_QUEUES, HARD_LIMIT_GRACE_S, REGISTRY, Queue
 from eco2.errors import ConfigError
-from eco2.subagents.registry import ALL_QUEUES, HARD_LIMIT_GRACE_S, REGISTRY, Queue
 from tasks.heartbeat import HEARTBEAT_S, RESTORE_INTERVAL_S, VISIBILITY_TIMEOUT_S
 
 CHAT_TASKS = (TASK_PROCESS, TASK_CONTINUE, TASK_ROUND_FAILED, TASK_CLOSE_TRACE, TASK_CANCEL)

@@ -15,9 +15,9 @@ from eco2.dispatch.celery_canvas import (
     TASK_PROCESS,
     TASK_ROUND_FAILED,
 )
+from eco2.domain.registry import Queue
 from eco2.errors import ContinuationEarlyError, StreamError
 from eco2.ports.dispatch import JobRef
-from eco2.subagents.registry import Queue
 from tasks.app import app
 from tasks.runtime import container
 

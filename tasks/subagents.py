@@ -7,10 +7,10 @@ from typing import Any
 
 from celery import Task
 
+from eco2.domain.registry import REGISTRY, SubagentSpec
 from eco2.domain.subagents import SubagentQuery
 from eco2.errors import RetryableError
 from eco2.ports.dispatch import JobRef
-from eco2.subagents.registry import REGISTRY, SubagentSpec
 from tasks.app import app
 from tasks.runtime import container
 

@@ -7,10 +7,10 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from eco2.domain.intents import Intent, IntentResult, IntentScore
+from eco2.domain.registry import REGISTRY
 from eco2.domain.subagents import ResultStatus, Source, SubagentQuery, SubagentResult
 from eco2.errors import PermanentError, RetryableError
 from eco2.ports.llm import AnswerInput
-from eco2.subagents.registry import REGISTRY
 from eco2.subagents.unavailable import NotConfigured
 
 

@@ -85,20 +85,19 @@ def _run_inline(settings: Settings, kwargs: dict[str, Any], renderer: LiveRender
 
 def send_and_follow(settings: Settings, kwargs: dict[str, Any], renderer: LiveRenderer, timeout: float) -> None:
     """Enqueue one chat to the running workers and feed its stream to ``renderer`` until it ends."""
-    from celery import Celery
-
     from eco2.bootstrap import redis_client, redis_events
+    from eco2.dispatch.producer import ChatProducer
 
     # Exactly what an external backend does: no eco2 task import, just the public name and queue.
     events = redis_events(settings, redis_client(settings.stream_redis_url))
     rejected_key = f"{settings.stream_prefix}:chat:rejected"
     reused = events.snapshot(kwargs["job_id"]) is not None
     since = _last_id(events.client, rejected_key)
-    client_app = Celery(broker=settings.broker_url)
+    producer = ChatProducer(settings.broker_url, settings.broker_is_redis)
     try:
-        client_app.send_task("eco2.chat.process", kwargs=kwargs, queue="eco2.chat")
+        producer.send(kwargs)
     finally:
-        client_app.close()
+        producer.close()
     if reused:  # its stream is an earlier job's: the worker refuses this message, and that is the answer
         renderer.reject(_rejection(events.client, rejected_key, since, kwargs["job_id"], timeout))
         return

@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from eco2.config import Settings
+from eco2.domain.registry import ALL_QUEUES
 from eco2.errors import ConfigError
-from eco2.subagents.registry import ALL_QUEUES
 
 EXPORTER_VERSION = "0.11.2"
 """The release this command installs; 0.11.2 installs and runs on CPython 3.11 (it needs >=3.11,<3.13)."""

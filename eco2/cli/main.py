@@ -34,9 +34,10 @@ def unreachable_errors() -> tuple[type[BaseException], ...]:
     """What redis-py and kombu raise when their server cannot be reached (their messages name the address,
     never a password)."""
     import redis
-    from kombu.exceptions import OperationalError
 
-    return (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OperationalError)
+    from eco2.dispatch.producer import BrokerUnreachable
+
+    return (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, BrokerUnreachable)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -13,9 +13,9 @@ from typing import Any
 from celery import Celery, chord
 
 from eco2.adapters.redis_streams.deadlines import RedisDeadlines
+from eco2.domain.registry import Queue, spec_for
 from eco2.domain.subagents import SubagentQuery
 from eco2.ports.dispatch import JobRef
-from eco2.subagents.registry import Queue, spec_for
 
 TASK_PROCESS = "eco2.chat.process"
 TASK_CONTINUE = "eco2.chat.continue"

@@ -13,7 +13,6 @@ from typing import Any
 import anyio.to_thread
 import redis
 import redis.asyncio as aredis
-from celery import Celery
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sse_starlette import EventSourceResponse
 from starlette.applications import Starlette
@@ -24,8 +23,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from eco2.adapters.redis_streams.events import RedisStreamsEvents
-from eco2.config import AMQP_TRANSPORT_OPTIONS
-from eco2.dispatch.celery_canvas import TASK_PROCESS
+from eco2.dispatch.producer import ChatProducer
 from eco2.domain.events import StreamKeys
 from eco2.domain.request import ChatRequest, parse_request, valid_job_id
 from eco2.errors import ContractError
@@ -34,7 +32,6 @@ from eco2.gateway.access import ApiKeys, RateLimiter
 from eco2.gateway.hub import StreamHub
 from eco2.gateway.metrics import GatewayMetrics
 from eco2.gateway.settings import GatewaySettings
-from eco2.subagents.registry import Queue
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +55,7 @@ def error(status: int, code: str, message: str, headers: dict[str, str] | None =
 
 
 class Gateway:
-    """The gateway's state (Redis, the Celery client, access control, metrics) and its handlers."""
+    """The gateway's state (Redis, the broker producer, access control, metrics) and its handlers."""
 
     def __init__(self, settings: GatewaySettings) -> None:
         self.settings = settings
@@ -72,10 +69,7 @@ class Gateway:
         # socket must outwait the read's block.
         hub_client = aredis.Redis.from_url(core.stream_redis_url, socket_timeout=HUB_BLOCK_MS / 1000 + 10)
         self.hub = StreamHub(hub_client, block_ms=HUB_BLOCK_MS)
-        self.celery = Celery(
-            broker=core.broker_url,
-            broker_transport_options={} if core.broker_is_redis else dict(AMQP_TRANSPORT_OPTIONS),
-        )
+        self.producer = ChatProducer(core.broker_url, core.broker_is_redis)
         self.keys = ApiKeys(settings.api_keys)
         self.limiter = RateLimiter(settings.rate_per_minute)
         self.metrics = GatewayMetrics()
@@ -97,7 +91,7 @@ class Gateway:
             await self.hub.close()
             await self.redis.aclose()
             self.events.client.close()
-            self.celery.close()
+            self.producer.close()
 
     # -- access ------------------------------------------------------------------------------------
     def guarded(self, route: str, handler: Handler) -> Handler:
@@ -249,13 +243,7 @@ class Gateway:
         return int(seq)
 
     def _send(self, kwargs: dict[str, Any]) -> None:
-        self.celery.send_task(
-            TASK_PROCESS,
-            kwargs=kwargs,
-            queue=Queue.CHAT.value,
-            kwargsrepr=repr({"job_id": kwargs["job_id"]}),  # the message stays out of task events
-            retry_policy={"max_retries": 2, "interval_start": 0.1, "interval_step": 0.2, "interval_max": 0.5},
-        )
+        self.producer.send(kwargs)
 
 
 def chat_kwargs(body: bytes, job_id: str) -> tuple[ChatRequest, dict[str, Any]]:

@@ -11,8 +11,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from eco2.domain.intents import ALL_INTENTS, Intent
+from eco2.domain.registry import REGISTRY, spec_for
 from eco2.domain.subagents import FailMode, ResultStatus, SubagentResult
-from eco2.subagents.registry import REGISTRY, spec_for
 
 MAX_ROUNDS = 4
 

@@ -32,13 +32,13 @@ from eco2.adapters.grpc_character.catalogue import (
 from eco2.adapters.grpc_character.client import CharacterClient, CharacterInfo, CharacterListing, RewardInfo
 from eco2.adapters.grpc_character.embedded import embedded_address
 from eco2.adapters.resilience.breakers import CircuitOpenError
+from eco2.domain.registry import spec_for
 from eco2.domain.subagents import ResultStatus, Source, SubagentQuery, SubagentResult
 from eco2.errors import RetryableError
 from eco2.ports.subagents import SubagentPort
 from eco2.rag.corpus import WasteItem
 from eco2.rag.retriever import WasteRetriever
 from eco2.subagents.context import SubagentContext
-from eco2.subagents.registry import spec_for
 
 NAME = "character"
 ATTEMPTS = 3

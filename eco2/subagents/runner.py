@@ -16,6 +16,7 @@ from typing import Any
 from eco2.adapters.noop.metrics import NoOpMetricsAdapter
 from eco2.adapters.noop.telemetry import NoOpTelemetryConfig
 from eco2.domain.events import StageStatus
+from eco2.domain.registry import spec_for
 from eco2.domain.subagents import ResultStatus, SubagentQuery, SubagentResult
 from eco2.errors import NotConfiguredError, PermanentError, RetryableError, StreamError
 from eco2.ports.dispatch import JobRef
@@ -24,7 +25,6 @@ from eco2.ports.metrics import MetricsPort
 from eco2.ports.subagents import SubagentPort
 from eco2.ports.telemetry import TelemetryConfigPort
 from eco2.subagents.progress import STAGE_STATUS, report_end
-from eco2.subagents.registry import spec_for
 from eco2.subagents.unavailable import NotConfigured
 
 log = logging.getLogger(__name__)

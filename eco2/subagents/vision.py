@@ -17,10 +17,10 @@ from typing import Protocol
 
 from eco2.adapters.openai.vision import OpenAIVision, Recognition, sdk_client
 from eco2.adapters.safe_fetch import DEFAULT_TIMEOUT_S, FetchedImage, SafeImageFetcher
+from eco2.domain.registry import spec_for
 from eco2.domain.subagents import ResultStatus, Source, SubagentQuery, SubagentResult
 from eco2.ports.subagents import SubagentPort
 from eco2.subagents.context import SubagentContext
-from eco2.subagents.registry import spec_for
 from eco2.subagents.unavailable import NotConfigured
 
 NAME = "vision"

@@ -14,10 +14,10 @@ from typing import Any
 from eco2.adapters.ddgs import DdgsWebSearch, WebHit
 from eco2.adapters.openai.web_search import OpenAIWebSearch, WebAnswer
 from eco2.adapters.web_text import site
+from eco2.domain.registry import spec_for
 from eco2.domain.subagents import ResultStatus, Source, SubagentQuery, SubagentResult
 from eco2.ports.subagents import SubagentPort
 from eco2.subagents.context import SubagentContext
-from eco2.subagents.registry import spec_for
 from eco2.subagents.unavailable import NotConfigured
 
 NAME = "web_search"

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from eco2.config import Settings
-from eco2.subagents.registry import ALL_QUEUES, REGISTRY
+from eco2.domain.registry import ALL_QUEUES, REGISTRY
 from tasks.celeryconfig import celery_config
 from tests.helm.chart import CHART, Rendered, containers, env_of, rendered_case
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from eco2.config import Settings
+from eco2.domain.registry import ALL_QUEUES, REGISTRY
 from eco2.errors import ConfigError
-from eco2.subagents.registry import ALL_QUEUES, REGISTRY
 from tasks.celeryconfig import CHAT_TASKS, celery_config
 from tasks.heartbeat import HEARTBEAT_S
 

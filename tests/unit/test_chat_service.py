@@ -15,11 +15,11 @@ import pytest
 from eco2.adapters.memory.events import MemoryEvents
 from eco2.bootstrap import Container, bootstrap_inline
 from eco2.config import Settings
+from eco2.domain import registry
 from eco2.domain.events import JobStatus
 from eco2.domain.subagents import FailMode, ResultStatus, SubagentResult
 from eco2.errors import PermanentError, RetryableError
 from eco2.ports.dispatch import JobRef
-from eco2.subagents import registry
 from tests.fakes import KeywordClassifier, ListWriter, ScriptedSubagent, all_subagents, raises, status
 
 

@@ -25,10 +25,10 @@ from eco2.adapters.noop.metrics import NoOpMetricsAdapter
 from eco2.adapters.openai.web_search import OpenAIWebSearch, clean_url
 from eco2.adapters.resilience.breakers import Breakers, CircuitOpenError
 from eco2.config import Secret, Settings
+from eco2.domain.registry import spec_for
 from eco2.domain.subagents import ResultStatus, SubagentQuery
 from eco2.errors import NotConfiguredError, PermanentError, RetryableError
 from eco2.subagents.context import SubagentContext
-from eco2.subagents.registry import spec_for
 from eco2.subagents.runner import SubagentRunner
 from eco2.subagents.unavailable import NotConfigured
 from eco2.subagents.web_search import DdgsSearchSubagent, OpenAISearchSubagent, build

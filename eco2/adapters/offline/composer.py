@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from eco2.domain.registry import label
 from eco2.domain.subagents import ResultStatus, SubagentResult
 from eco2.ports.llm import AnswerInput
-from eco2.subagents.registry import label
 
 _OPENERS = {
     "waste": "분리배출 방법을 알려드릴게요.",

@@ -21,10 +21,10 @@ from eco2.adapters.openai.errors import raise_translated
 from eco2.adapters.openai.vision import sdk_client
 from eco2.adapters.resilience.breakers import Breakers
 from eco2.config import Settings
+from eco2.domain.registry import label
 from eco2.domain.subagents import ResultStatus
 from eco2.errors import RetryableError, UpstreamError
 from eco2.ports.llm import AnswerInput
-from eco2.subagents.registry import label
 
 SYSTEM_PROMPT = """당신은 이코에코(Eco²)의 분리배출 도우미 '이코'입니다. 한국어로 친절하고 간결하게 답하세요.
 - 아래 '조사 결과'에 있는 사실만 근거로 구체적인 배출 방법을 단계별로 안내하세요.

@@ -21,7 +21,7 @@ from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
 
 from eco2.adapters.prometheus.definitions import ChatMetrics, create_metrics
 from eco2.domain.intents import Intent
-from eco2.subagents.registry import subagent_names
+from eco2.domain.registry import subagent_names
 
 log = logging.getLogger(__name__)
 

@@ -9,18 +9,12 @@ docs/architecture.md, "How to add a subagent", which a test keeps true).
 from __future__ import annotations
 
 import contextlib
-import importlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, cast
 
 from eco2.domain.intents import Intent
 from eco2.domain.subagents import FailMode
-
-if TYPE_CHECKING:
-    from eco2.ports.subagents import SubagentPort
-    from eco2.subagents.context import SubagentContext
 
 
 class Queue(StrEnum):
@@ -56,9 +50,8 @@ class SubagentSpec:
     enriches: tuple[Intent, ...] = ()
     """Intents it adds to (weather beside a waste question): planned after the intent's own subagent."""
     factory: str = ""
-    """``"module:function"`` building its implementation from a ``SubagentContext`` (imported when called,
-    so the registry imports no subagent); empty for one that only rounds plan (vision) and that is built
-    elsewhere."""
+    """``"module:function"`` building its implementation from a ``SubagentContext``; the catalogue imports
+    it when it builds the subagents, so the declaration imports no implementation."""
     fallback: str | None = None
     """Next subagent of the fallback chain when this one fails or is weak (fail mode ``fallback``)."""
     retry_backoff_s: float = 0.5
@@ -80,12 +73,6 @@ class SubagentSpec:
     def answer_label(self) -> str:
         """The label answers use."""
         return self.label or self.description
-
-    def build(self, ctx: SubagentContext) -> SubagentPort:
-        """Its implementation, from its factory."""
-        module, _, function = self.factory.partition(":")
-        factory = cast("Callable[[SubagentContext], SubagentPort]", getattr(importlib.import_module(module), function))
-        return factory(ctx)
 
 
 HARD_LIMIT_GRACE_S = 5
