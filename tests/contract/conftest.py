@@ -12,8 +12,8 @@ the implementations that use them, so the in-memory ones run without any.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -28,6 +28,8 @@ class Implementation:
 
     cls: type
     build: Callable[[pytest.FixtureRequest], Any]
+    traits: Mapping[str, Any] = field(default_factory=dict)
+    """What a suite needs to know about this setup to read its promises (e.g. ``otel=True``)."""
 
     def __call__(self, request: pytest.FixtureRequest) -> Any:
         """The implementation, checked to be what the parameter's id says it is."""
@@ -42,15 +44,23 @@ def implementation(
     *,
     variant: str = "",
     marks: pytest.MarkDecorator | tuple[pytest.MarkDecorator, ...] = (),
+    **traits: Any,
 ) -> Any:
     """A ``pytest.param`` whose id is the class name (``-variant`` when a class is run in several setups).
 
     ``build`` gets the test's ``FixtureRequest`` so it can ask for the fixtures it needs
-    (``request.getfixturevalue("redis_url")``); without it the class is called with no arguments.
+    (``request.getfixturevalue("redis_url")``); without it the class is called with no arguments. ``traits``
+    are read back with :func:`traits_of`.
     """
     builder = build or (lambda _request: cls())
     name = f"{cls.__name__}-{variant}" if variant else cls.__name__
-    return pytest.param(Implementation(cls, builder), id=name, marks=marks)
+    return pytest.param(Implementation(cls, builder, traits), id=name, marks=marks)
+
+
+def traits_of(request: pytest.FixtureRequest, fixture: str) -> Mapping[str, Any]:
+    """The traits of the implementation the parametrised ``fixture`` was built from in this test."""
+    param = request.node.callspec.params[fixture]
+    return param.traits if isinstance(param, Implementation) else {}
 
 
 @pytest.fixture(scope="session")
