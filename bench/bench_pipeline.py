@@ -142,25 +142,24 @@ def in_process_cost(url: str, state: str, n: int = 200) -> tuple[float, float]:
     from langgraph.pregel import Pregel
 
     from bench.fake_app import InstantClassifier, InstantSubagent, InstantWriter
-    from eco2.bootstrap import bootstrap, redis_client, redis_events
+    from eco2.bootstrap import bootstrap, inline_scheduling, redis_client, redis_events
     from eco2.config import Settings
-    from eco2.dispatch.inline import InlineDispatcher
+    from eco2.dispatch.inline import ServiceHandle
     from eco2.domain.registry import REGISTRY
-    from eco2.subagents.runner import SubagentRunner
 
     settings = Settings.from_env({"ECO2_REDIS_URL": url, "ECO2_STATE_DIR": state + "/inproc"})
     events = redis_events(settings, redis_client(url))
     subagents = {spec.name: InstantSubagent(spec.name) for spec in REGISTRY}
-    dispatcher = InlineDispatcher(SubagentRunner(subagents, events), max_workers=1)
+    handle = ServiceHandle()  # in-process rounds on one thread; Redis sessions and the SQLite checkpointer
     container = bootstrap(
         settings,
-        dispatcher=dispatcher,
+        scheduling=lambda runner: inline_scheduling(runner, handle, max_workers=1),
         events=events,
         classifier=InstantClassifier(),
         writer=InstantWriter(),
         subagents=subagents,
+        on_built=lambda built: handle.point_at(built.service),
     )
-    dispatcher.bind(container.service)
     graph_time = [0.0]
     stream, get_state = Pregel.stream, Pregel.get_state
 
@@ -198,7 +197,6 @@ def in_process_cost(url: str, state: str, n: int = 200) -> tuple[float, float]:
         total = (time.perf_counter() - t0) / n
     finally:
         Pregel.stream, Pregel.get_state = stream, get_state  # type: ignore[method-assign]
-        dispatcher.close()
     return total, graph_time[0] / n
 
 

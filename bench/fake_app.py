@@ -58,7 +58,7 @@ class InstantWriter:
 
 def _factory() -> Container:
     return bootstrap(
-        dispatcher=runtime.celery_dispatcher(),
+        scheduling=lambda _runner: runtime.celery_scheduling(),
         timeout_errors=(SoftTimeLimitExceeded,),
         classifier=InstantClassifier(),
         writer=InstantWriter(),

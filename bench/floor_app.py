@@ -19,13 +19,15 @@ from typing import Any
 
 from bench.fake_app import BENCH_INTENTS, InstantSubagent, InstantWriter, app
 from bench.fake_app import _factory as bench_factory
-from eco2.bootstrap import Container
+from eco2.adapters.noop.metrics import NoOpMetricsAdapter
+from eco2.adapters.noop.telemetry import NoOpTelemetryConfig
+from eco2.bootstrap import Container, Scheduling
 from eco2.domain.events import StageStatus
 from eco2.domain.registry import REGISTRY
 from eco2.domain.request import parse_request
 from eco2.domain.subagents import SubagentQuery
 from eco2.orchestrator.routing import plan_for
-from eco2.ports.dispatch import DispatchPort, JobRef
+from eco2.ports.dispatch import JobRef
 from eco2.ports.events import EventStreamPort, JobEventsPort
 from eco2.subagents.progress import report_withdrawn
 from eco2.subagents.runner import SubagentRunner
@@ -53,10 +55,10 @@ class UnwrittenEvents:
 class GraphlessService:
     """What the chat tasks call, without the graph: one round of the bench's intents, then the answer."""
 
-    def __init__(self, events: EventStreamPort, dispatcher: DispatchPort, bare: bool) -> None:
+    def __init__(self, events: EventStreamPort, scheduling: Scheduling, bare: bool) -> None:
         self._terminal = events  # the reader needs ``done`` to see the chat end
         self._events: EventStreamPort = UnwrittenEvents() if bare else events  # type: ignore[assignment]
-        self._dispatcher = dispatcher
+        self._scheduling = scheduling
         self._deadlines = not bare
         self._intents = [intent.value for intent in BENCH_INTENTS]
         self._round = plan_for(self._intents)
@@ -69,9 +71,9 @@ class GraphlessService:
         events.stage("intent", StageStatus.COMPLETED, self._intents[0])
         events.close()
         query = SubagentQuery.for_request(request, self._intents, None)
-        self._dispatcher.fan_out(job, 1, self._round, query)
+        self._scheduling.rounds.fan_out(job, 1, self._round, query)
         if self._deadlines:
-            self._dispatcher.schedule_deadline(job, 120)
+            self._scheduling.deadlines.schedule_deadline(job, 120)
         return "started"
 
     def resume(self, job: JobRef, round_no: int, results: Sequence[Mapping[str, Any]]) -> str:
@@ -83,7 +85,7 @@ class GraphlessService:
         ending = events if self._events is self._terminal else self._terminal.open(job.job_id)
         ending.done({"intent": self._intents[0], "subagents": {r["name"]: r["status"] for r in results}})
         if self._deadlines:
-            self._dispatcher.cancel_deadline(job)
+            self._scheduling.deadlines.cancel_deadline(job)
         return "done"
 
     def round_failed(self, job: JobRef, round_no: int, subagents: Sequence[str], reason: str) -> str:
@@ -98,8 +100,13 @@ def _factory() -> Container:
     bare = MODE == "bare"
     runner = container.runner
     if bare:
-        runner = SubagentRunner({spec.name: InstantSubagent(spec.name) for spec in REGISTRY}, UnwrittenEvents())
-    service = GraphlessService(container.events, runtime.celery_dispatcher(), bare)
+        runner = SubagentRunner(
+            {spec.name: InstantSubagent(spec.name) for spec in REGISTRY},
+            UnwrittenEvents(),
+            metrics=NoOpMetricsAdapter(),
+            telemetry=NoOpTelemetryConfig(),
+        )
+    service = GraphlessService(container.events, runtime.celery_scheduling(), bare)
     return dataclasses.replace(container, service=service, runner=runner)  # type: ignore[arg-type]
 
 

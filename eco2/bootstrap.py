@@ -1,11 +1,14 @@
 """Composition root: the one place that chooses adapters and wires the chat service.
 
 Every dependency has a default built from :class:`Settings`; keyword overrides let tests, benchmarks and
-``--inline`` swap in other parts without touching the rest (cosmicpython's bootstrap pattern).
+``--inline`` swap in other parts without touching the rest (cosmicpython's bootstrap pattern). Core classes
+take every port as a required argument: only this module (and the task layer's process setup, which calls
+it) decides which adapter stands behind each. A process reads its settings once (:func:`process_settings`).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -28,10 +31,13 @@ from eco2.adapters.resilience.breakers import Breakers
 from eco2.config import Settings
 from eco2.domain.registry import REGISTRY
 from eco2.errors import ConfigError
+from eco2.orchestrator.ending import JobEnding
+from eco2.orchestrator.followup import TopicReader
 from eco2.orchestrator.graph import ChatGraph, build_graph
 from eco2.orchestrator.nodes import NodeDeps, Nodes
+from eco2.orchestrator.rounds import RoundSender
 from eco2.orchestrator.service import ChatService, ServiceLimits
-from eco2.ports.dispatch import DispatchPort
+from eco2.ports.dispatch import ChatQueuePort, DeadlinePort, FanOutPort, TraceCloserPort
 from eco2.ports.events import EventStreamPort
 from eco2.ports.llm import AnswerWriterPort, IntentClassifierPort
 from eco2.ports.metrics import MetricsPort
@@ -41,6 +47,41 @@ from eco2.ports.telemetry import TelemetryConfigPort
 from eco2.subagents.runner import SubagentRunner
 
 log = logging.getLogger(__name__)
+
+
+@functools.cache
+def process_settings() -> Settings:
+    """This process's settings, read from the environment once (the environment does not change under it)."""
+    return Settings.from_env()
+
+
+@dataclass(frozen=True, slots=True)
+class Scheduling:
+    """The scheduling ports a process uses (``eco2/ports/dispatch.py``): Celery's, or in-process ones."""
+
+    rounds: FanOutPort
+    deadlines: DeadlinePort
+    queue: ChatQueuePort
+    traces: TraceCloserPort
+
+
+def job_ending(
+    settings: Settings,
+    events: EventStreamPort,
+    sessions: SessionQueuePort,
+    scheduling: Scheduling,
+    metrics: MetricsPort,
+) -> JobEnding:
+    """How jobs end; the chat service and the deadline sweeper each get theirs from here."""
+    return JobEnding(
+        events,
+        sessions,
+        deadlines=scheduling.deadlines,
+        queue=scheduling.queue,
+        traces=scheduling.traces,
+        metrics=metrics,
+        job_timeout_s=settings.job_timeout_s,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +213,7 @@ def default_subagents(
 def bootstrap(
     settings: Settings | None = None,
     *,
-    dispatcher: DispatchPort,
+    scheduling: Callable[[SubagentRunner], Scheduling],
     events: EventStreamPort | None = None,
     sessions: SessionQueuePort | None = None,
     classifier: IntentClassifierPort | None = None,
@@ -187,8 +228,9 @@ def bootstrap(
 ) -> Container:
     """Build the container; every keyword replaces one default.
 
-    ``client`` is the Redis of the event streams when the caller already holds one (a pool process
-    shares it with its dispatcher's deadline store: one connection pool per process, not two).
+    ``scheduling`` gives the scheduling ports for this process's subagent runner (Celery's ignore it; the
+    in-process ones run rounds with it). ``client`` is the Redis of the event streams when the caller already
+    holds one (a pool process shares it with its deadline store: one connection pool per process, not two).
     """
     settings = settings or Settings.from_env()
     if client is None and (events is None or sessions is None):
@@ -215,30 +257,34 @@ def bootstrap(
         classifier=classifier,
         writer=writer or default_writer(settings, breakers),
         fallback_writer=ComposerAnswerWriter(),
+        metrics=metrics,
+        topics=TopicReader(),
         history_turns=settings.history_turns,
         summary_max_chars=settings.summary_max_chars,
-        metrics=metrics,
     )
     graph_executor.install()  # one thread pool per process for the graph's checkpoint writes
     saver = checkpointer or make_checkpointer(settings.checkpoint_url)
     graph = build_graph(Nodes(deps), saver)
-    retention = CheckpointRetention(saver, client, settings.stream_prefix, settings.session_ttl_s)
-    runner = SubagentRunner(implementations, events, timeout_errors, metrics, telemetry)
+    runner = SubagentRunner(
+        implementations, events, metrics=metrics, telemetry=telemetry, timeout_errors=timeout_errors
+    )
+    ports = scheduling(runner)
     service = ChatService(
         graph,
         events,
-        dispatcher,
         sessions,
-        ServiceLimits(
+        rounds=RoundSender(ports.rounds, runner),
+        deadlines=ports.deadlines,
+        ending=job_ending(settings, events, sessions, ports, metrics),
+        metrics=metrics,
+        telemetry=telemetry,
+        retention=CheckpointRetention(saver, client, settings.stream_prefix, settings.session_ttl_s),
+        limits=ServiceLimits(
             job_timeout_s=settings.job_timeout_s,
             history_turns=settings.history_turns,
             summary_max_chars=settings.summary_max_chars,
         ),
-        timeout_errors,
-        metrics,
-        telemetry,
-        runner,
-        retention,
+        timeout_errors=timeout_errors,
     )
     container = Container(settings, events, sessions, service, runner, classifier, graph, telemetry)
     if on_built is not None:
@@ -246,9 +292,22 @@ def bootstrap(
     return container
 
 
+def inline_scheduling(runner: SubagentRunner, handle: Any, max_workers: int = 8) -> Scheduling:
+    """The scheduling ports in this process (``eco2.dispatch.inline``), continuing jobs through ``handle``."""
+    from eco2.dispatch.inline import InlineChatQueue, InlineDeadlines, InlineRounds, InlineTraceCloser
+
+    return Scheduling(
+        InlineRounds(runner, handle, max_workers),
+        InlineDeadlines(handle),
+        InlineChatQueue(handle),
+        InlineTraceCloser(handle),
+    )
+
+
 def bootstrap_inline(
     settings: Settings | None = None,
     listener: Callable[[str, dict[str, str]], None] | None = None,
+    max_workers: int = 8,
     **overrides: Any,
 ) -> tuple[Container, Any]:
     """The whole pipeline in one process (no broker, no Redis) for ``eco2 chat --inline``.
@@ -259,23 +318,21 @@ def bootstrap_inline(
 
     from eco2.adapters.memory.events import MemoryEvents
     from eco2.adapters.memory.sessions import MemorySessionQueue
-    from eco2.dispatch.inline import InlineDispatcher
+    from eco2.dispatch.inline import ServiceHandle
 
     settings = settings or Settings.from_env()
-    events = MemoryEvents(listener)
+    events = overrides.pop("events", None) or MemoryEvents(listener)
     metrics = overrides["metrics"] = overrides.get("metrics") or default_metrics(settings)
-    implementations = overrides.pop("subagents", None) or default_subagents(settings, metrics)
-    overrides["telemetry"] = overrides.get("telemetry") or default_telemetry(settings)
-    runner = SubagentRunner(implementations, events, metrics=metrics, telemetry=overrides["telemetry"])
-    dispatcher = InlineDispatcher(runner)
+    # Built here, without a Redis client: in one process the breakers keep their state in memory.
+    overrides["subagents"] = overrides.get("subagents") or default_subagents(settings, metrics)
+    handle = ServiceHandle()
     container = bootstrap(
         settings,
-        dispatcher=dispatcher,
+        scheduling=lambda runner: inline_scheduling(runner, handle, max_workers),
         events=events,
         sessions=MemorySessionQueue(),
-        subagents=implementations,
         checkpointer=overrides.pop("checkpointer", None) or InMemorySaver(),
+        on_built=lambda built: handle.point_at(built.service),
         **overrides,
     )
-    dispatcher.bind(container.service)
     return container, events

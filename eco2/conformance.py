@@ -18,12 +18,13 @@ if TYPE_CHECKING:
     from eco2.adapters.openai.answer import OpenAIAnswerWriter
     from eco2.adapters.openai.intent import OpenAIIntentClassifier
     from eco2.adapters.prometheus.adapter import PrometheusMetricsAdapter, StreamMetricsTracker
+    from eco2.adapters.redis_streams.deadlines import RedisDeadlines
     from eco2.adapters.redis_streams.events import RedisJobEvents, RedisStreamsEvents
     from eco2.adapters.redis_streams.sessions import RedisSessionQueue
-    from eco2.dispatch.celery_canvas import CeleryDispatcher
-    from eco2.dispatch.inline import InlineDispatcher
+    from eco2.dispatch.celery_canvas import CeleryChatQueue, CeleryRounds, CeleryTraceCloser
+    from eco2.dispatch.inline import InlineChatQueue, InlineDeadlines, InlineRounds, InlineTraceCloser
     from eco2.intent.offline import OfflineIntentClassifier
-    from eco2.ports.dispatch import DispatchPort
+    from eco2.ports.dispatch import ChatQueuePort, DeadlinePort, FanOutPort, TraceCloserPort
     from eco2.ports.events import EventStreamPort, JobEventsPort
     from eco2.ports.llm import AnswerWriterPort, IntentClassifierPort
     from eco2.ports.metrics import MetricsPort, StreamTrackerPort
@@ -45,7 +46,16 @@ if TYPE_CHECKING:
     def sessions(a: RedisSessionQueue, b: MemorySessionQueue) -> tuple[SessionQueuePort, SessionQueuePort]:
         return a, b
 
-    def dispatchers(a: CeleryDispatcher, b: InlineDispatcher) -> tuple[DispatchPort, DispatchPort]:
+    def rounds(a: CeleryRounds, b: InlineRounds) -> tuple[FanOutPort, FanOutPort]:
+        return a, b
+
+    def deadlines(a: RedisDeadlines, b: InlineDeadlines) -> tuple[DeadlinePort, DeadlinePort]:
+        return a, b
+
+    def queues(a: CeleryChatQueue, b: InlineChatQueue) -> tuple[ChatQueuePort, ChatQueuePort]:
+        return a, b
+
+    def trace_closers(a: CeleryTraceCloser, b: InlineTraceCloser) -> tuple[TraceCloserPort, TraceCloserPort]:
         return a, b
 
     def classifiers(a: OfflineIntentClassifier, b: OpenAIIntentClassifier) -> tuple[IntentClassifierPort, ...]:

@@ -17,10 +17,18 @@ from celery.exceptions import SoftTimeLimitExceeded
 from eco2.adapters.redis_streams.deadlines import RedisDeadlines
 from eco2.adapters.redis_streams.events import RedisStreamsEvents
 from eco2.adapters.redis_streams.sessions import RedisSessionQueue
-from eco2.bootstrap import Container, bootstrap, default_metrics, redis_client, redis_events
+from eco2.bootstrap import (
+    Container,
+    Scheduling,
+    bootstrap,
+    default_metrics,
+    job_ending,
+    process_settings,
+    redis_client,
+    redis_events,
+)
 from eco2.config import Settings
-from eco2.dispatch.celery_canvas import CeleryDispatcher
-from eco2.orchestrator.ending import JobEnding
+from eco2.dispatch.celery_canvas import CeleryChatQueue, CeleryRounds, CeleryTraceCloser
 from eco2.ports.metrics import MetricsPort
 from tasks.app import app
 from tasks.sweeper import DeadlineSweeper
@@ -29,11 +37,12 @@ _lock = threading.Lock()
 _container: Container | None = None
 
 
-def celery_dispatcher(settings: Settings | None = None, client: redis.Redis | None = None) -> CeleryDispatcher:
-    """The Celery dispatcher with its deadline store (on ``client``, else a new client from the settings)."""
-    settings = settings or Settings.from_env()
+def celery_scheduling(settings: Settings | None = None, client: redis.Redis | None = None) -> Scheduling:
+    """The worker's scheduling ports: rounds, queued jobs and trace closing as Celery messages, deadlines in
+    Redis (on ``client``, else a new client from the settings)."""
+    settings = settings or process_settings()
     deadlines = RedisDeadlines(client or redis_client(settings.stream_redis_url), settings.stream_prefix)
-    return CeleryDispatcher(app, deadlines)
+    return Scheduling(CeleryRounds(app), deadlines, CeleryChatQueue(app), CeleryTraceCloser(app))
 
 
 @dataclass(frozen=True)
@@ -50,7 +59,7 @@ class MainProcess:
 @functools.cache
 def main_process() -> MainProcess:
     """Built once per main process, for the deadline sweeper and the consumer's rejections."""
-    settings = Settings.from_env()
+    settings = process_settings()
     client = redis_client(settings.stream_redis_url)
     sessions = RedisSessionQueue(client, prefix=settings.stream_prefix)
     return MainProcess(settings, client, redis_events(settings, client), default_metrics(settings), sessions)
@@ -59,26 +68,21 @@ def main_process() -> MainProcess:
 def start_sweeper() -> DeadlineSweeper:
     """This worker's deadline sweeper (main process: Redis only, no graph)."""
     parts = main_process()
-    deadlines = RedisDeadlines(parts.client, parts.settings.stream_prefix)
-    ending = JobEnding(
-        parts.events,
-        parts.sessions,
-        CeleryDispatcher(app, deadlines),
-        parts.settings.job_timeout_s,
-        parts.metrics,
-    )
-    sweeper = DeadlineSweeper(deadlines, ending)
+    scheduling = celery_scheduling(parts.settings, parts.client)
+    ending = job_ending(parts.settings, parts.events, parts.sessions, scheduling, parts.metrics)
+    sweeper = DeadlineSweeper(RedisDeadlines(parts.client, parts.settings.stream_prefix), ending)
     sweeper.start()
     return sweeper
 
 
 def default_factory() -> Container:
     """The production container: adapters chosen from the environment, read once, on one Redis client."""
-    settings = Settings.from_env()
+    settings = process_settings()
     client = redis_client(settings.stream_redis_url)
+    scheduling = celery_scheduling(settings, client)
     return bootstrap(
         settings,
-        dispatcher=celery_dispatcher(settings, client),
+        scheduling=lambda _runner: scheduling,
         timeout_errors=(SoftTimeLimitExceeded,),
         client=client,
     )
@@ -110,7 +114,8 @@ def built() -> Container | None:
 
 
 def reset() -> None:
-    """Forget the container (called in each pool process right after fork)."""
+    """Forget the container and the settings read (called in each pool process right after fork)."""
     global _container  # noqa: PLW0603
     with _lock:
         _container = None
+        process_settings.cache_clear()

@@ -8,7 +8,6 @@ langsmith client must find the process's tracer provider, and sends its buffered
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 from pathlib import Path
@@ -24,7 +23,7 @@ from celery.signals import (
 )
 
 from eco2.adapters.prometheus.exposition import MetricsHost
-from eco2.config import Settings
+from eco2.bootstrap import process_settings
 from tasks import runtime
 from tasks.app import app
 from tasks.heartbeat import VisibilityHeartbeat
@@ -46,12 +45,12 @@ def _prepare_metrics_dir(**_: Any) -> None:
     pool process or container) creates it, wipes stale files if this is the host's first worker, and holds
     the host lock; under ``eco2 worker`` it is already prepared and this changes nothing.
     """
-    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
-    if directory:
+    directory = process_settings().metrics_dir
+    if directory is not None:
         from eco2.cli.worker import prepare
 
         try:
-            prepare(Path(directory))
+            prepare(directory)
         except OSError:
             log.error("cannot prepare PROMETHEUS_MULTIPROC_DIR=%s; metrics will be off", directory, exc_info=True)
 
@@ -81,7 +80,7 @@ def _warm_up(**_: Any) -> None:
     """Set up tracing, then build this pool process's container (classifier, retriever, checkpointer)."""
     runtime.reset()
     try:
-        settings = Settings.from_env()
+        settings = process_settings()
         if settings.otel_enabled:
             from eco2.adapters.otel import configure_otel
 
@@ -108,12 +107,12 @@ def _flush_telemetry(**_: Any) -> None:
 @worker_process_shutdown.connect
 def _fold_own_metrics(**_: Any) -> None:
     """A pool process that exits cleanly folds its own metrics files (killed ones: the janitor does)."""
-    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-    if directory:
+    directory = process_settings().metrics_dir
+    if directory is not None:
         from eco2.adapters.prometheus.multiprocess import mark_process_dead
 
         try:
-            mark_process_dead(os.getpid(), directory)
+            mark_process_dead(os.getpid(), str(directory))
         except Exception:
             log.warning("could not fold this process's metrics files", exc_info=True)
 
@@ -161,10 +160,9 @@ def _stop_main_process_helpers(**_: Any) -> None:
         _metrics_host.stop()
 
 
-@functools.cache
 def _heartbeat_file() -> Path | None:
-    """Read once: the handler runs every 2 s and the environment does not change under a running worker."""
-    return Settings.from_env().heartbeat_file
+    """The settings are read once per process: the handler runs every 2 s."""
+    return process_settings().heartbeat_file
 
 
 @heartbeat_sent.connect

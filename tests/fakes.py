@@ -5,7 +5,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
+from eco2.adapters.noop.metrics import NoOpMetricsAdapter
+from eco2.adapters.noop.telemetry import NoOpTelemetryConfig
 from eco2.domain.intents import Intent, IntentResult, IntentScore
 from eco2.domain.registry import REGISTRY
 from eco2.domain.subagents import ResultStatus, Source, SubagentQuery, SubagentResult
@@ -117,3 +120,33 @@ class ListWriter:
 
 
 __all__ = ["RetryableError"]
+
+
+NOOP_METRICS = NoOpMetricsAdapter()
+NOOP_TELEMETRY = NoOpTelemetryConfig()
+
+
+def scheduling_of(fake: Any) -> Callable[[Any], Any]:
+    """``bootstrap``'s ``scheduling`` with one fake standing in for every scheduling port."""
+    from eco2.bootstrap import Scheduling
+
+    return lambda _runner: Scheduling(fake, fake, fake, fake)
+
+
+def service_on(container: Any, events: Any, fake: Any, telemetry: Any = None) -> Any:
+    """A ``ChatService`` on ``container``'s graph and sessions whose scheduling ports are all ``fake``."""
+    from eco2.bootstrap import Scheduling, job_ending
+    from eco2.orchestrator.rounds import RoundSender
+    from eco2.orchestrator.service import ChatService
+
+    ports = Scheduling(fake, fake, fake, fake)
+    return ChatService(
+        container.graph,
+        events,
+        container.sessions,
+        rounds=RoundSender(fake, container.runner),
+        deadlines=fake,
+        ending=job_ending(container.settings, events, container.sessions, ports, NOOP_METRICS),
+        metrics=NOOP_METRICS,
+        telemetry=telemetry or NOOP_TELEMETRY,
+    )

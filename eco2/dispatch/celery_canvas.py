@@ -1,7 +1,8 @@
-"""Fan-out through a Celery chord: subagent tasks in parallel, then the continuation as the callback.
+"""The scheduling ports on Celery: rounds as chords, queued jobs and trace closing as messages by name.
 
 The orchestrator never waits on a result: ``fan_out`` only sends messages, so one worker process with
-``-c 1`` can serve every queue without deadlocking.
+``-c 1`` can serve every queue without deadlocking. Deadlines are not Celery's: see
+``eco2.adapters.redis_streams.deadlines``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from typing import Any
 
 from celery import Celery, chord
 
-from eco2.adapters.redis_streams.deadlines import RedisDeadlines
 from eco2.domain.registry import Queue, spec_for
 from eco2.domain.subagents import SubagentQuery
 from eco2.ports.dispatch import JobRef
@@ -25,14 +25,13 @@ TASK_CANCEL = "eco2.chat.cancel"
 """Public (docs/contract.md): end a queued or running job with an ``error`` of code ``cancelled``."""
 
 
-class CeleryDispatcher:
-    """Implements ``DispatchPort`` with Celery signatures sent by name (no task imports needed)."""
+class CeleryRounds:
+    """Implements ``FanOutPort`` with Celery signatures sent by name (no task imports needed)."""
 
-    continues_before_return = False
+    synchronous = False
 
-    def __init__(self, app: Celery, deadlines: RedisDeadlines) -> None:
+    def __init__(self, app: Celery) -> None:
         self._app = app
-        self._deadlines = deadlines
 
     def fan_out(
         self,
@@ -91,13 +90,12 @@ class CeleryDispatcher:
         body.on_error(errback)
         chord(header, app=self._app)(body)
 
-    def schedule_deadline(self, job: JobRef, delay_s: float) -> None:
-        """Register the deadline (off the caller's path); a worker's sweeper ends the job if it still runs then."""
-        self._deadlines.schedule_soon(job, delay_s)
 
-    def cancel_deadline(self, job: JobRef) -> None:
-        """Forget the deadline of an ended job."""
-        self._deadlines.cancel(job)
+class CeleryChatQueue:
+    """Implements ``ChatQueuePort``: the public task by name, exactly as an external backend sends it."""
+
+    def __init__(self, app: Celery) -> None:
+        self._app = app
 
     def enqueue_chat(self, kwargs: Mapping[str, Any], message_id: str | None = None) -> None:
         """Enqueue a job by its public task name, exactly as an external backend does (task id ``message_id``)."""
@@ -108,6 +106,13 @@ class CeleryDispatcher:
             task_id=message_id,
             kwargsrepr=repr({"job_id": kwargs.get("job_id")}),
         )
+
+
+class CeleryTraceCloser:
+    """Implements ``TraceCloserPort``: a pool process (it has the tracing client) ends the root run."""
+
+    def __init__(self, app: Celery) -> None:
+        self._app = app
 
     def close_trace(self, job: JobRef, outcome: str, error: str) -> None:
         """Send ``eco2.chat.close_trace``: a pool process ends the root run (it has the tracing client)."""

@@ -1,6 +1,8 @@
-"""In-process dispatcher for ``eco2 chat --inline``: the same pipeline, no broker.
+"""The scheduling ports in the calling process, for ``eco2 chat --inline``: the same pipeline, no broker.
 
-Subagents of a round run concurrently on a thread pool, then the service continues the graph directly.
+Subagents of a round run concurrently on a thread pool, then the service continues the graph directly;
+deadlines are daemon timers. Each adapter calls back into the service through a :class:`ServiceHandle`,
+which the composition root points at the service once it is built (the service needs these adapters first).
 """
 
 from __future__ import annotations
@@ -32,25 +34,31 @@ class _Service(Protocol):
     def close_trace(self, job: JobRef, outcome: str, error: str) -> str: ...
 
 
-class InlineDispatcher:
-    """Implements ``DispatchPort`` in the calling process."""
+class ServiceHandle:
+    """The service the in-process adapters continue jobs with, set once by the composition root."""
 
-    continues_before_return = True
-
-    def __init__(self, runner: SubagentRunner, max_workers: int = 8) -> None:
-        self._runner = runner
-        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="eco2-inline")
+    def __init__(self) -> None:
         self._service: _Service | None = None
-        self._timers: list[threading.Timer] = []
 
-    def bind(self, service: _Service) -> None:
-        """Connect the service that continues jobs (it is built after the dispatcher)."""
+    def point_at(self, service: _Service) -> None:
+        """Continue jobs with ``service`` from now on."""
         self._service = service
 
-    def _svc(self) -> _Service:
+    def __call__(self) -> _Service:
         if self._service is None:
-            raise RuntimeError("InlineDispatcher.bind(service) was not called")
+            raise RuntimeError("the in-process dispatch has no service yet (the composition root sets it)")
         return self._service
+
+
+class InlineRounds:
+    """Implements ``FanOutPort``: the round runs now, on a thread pool, and the job continues at once."""
+
+    synchronous = True
+
+    def __init__(self, runner: SubagentRunner, service: ServiceHandle, max_workers: int = 8) -> None:
+        self._runner = runner
+        self._service = service
+        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="eco2-inline")
 
     def fan_out(
         self,
@@ -67,11 +75,23 @@ class InlineDispatcher:
             return self._runner.run(name, query, job.traceparent, sent_at=sent_at, job=job).to_dict()
 
         results = [*self._pool.map(run, subagents), *ready]
-        self._svc().resume(job, round_no, results)
+        self._service().resume(job, round_no, results)
+
+    def close(self) -> None:
+        """Stop the pool."""
+        self._pool.shutdown(wait=False)
+
+
+class InlineDeadlines:
+    """Implements ``DeadlinePort`` with daemon timers that expire the job."""
+
+    def __init__(self, service: ServiceHandle) -> None:
+        self._service = service
+        self._timers: list[threading.Timer] = []
 
     def schedule_deadline(self, job: JobRef, delay_s: float) -> None:
-        """A daemon timer that expires the job."""
-        timer = threading.Timer(delay_s, self._svc().expire, args=(job,))
+        """A daemon timer that expires the job (a no-op for a job that ended by then)."""
+        timer = threading.Timer(delay_s, lambda: self._service().expire(job))
         timer.daemon = True
         timer.start()
         self._timers.append(timer)
@@ -79,16 +99,29 @@ class InlineDispatcher:
     def cancel_deadline(self, job: JobRef) -> None:
         """Timers of ended jobs find them finished; nothing to do."""
 
-    def enqueue_chat(self, kwargs: Mapping[str, Any], message_id: str | None = None) -> None:
-        """Start a waiting job right away."""
-        self._svc().accept((), kwargs, message_id=message_id)
-
-    def close_trace(self, job: JobRef, outcome: str, error: str) -> None:
-        """This process has the tracing client: end the root run now."""
-        self._svc().close_trace(job, outcome, error)
-
     def close(self) -> None:
-        """Cancel timers and stop the pool."""
+        """Cancel the timers."""
         for timer in self._timers:
             timer.cancel()
-        self._pool.shutdown(wait=False)
+
+
+class InlineChatQueue:
+    """Implements ``ChatQueuePort``: a waiting job starts right away, in this process."""
+
+    def __init__(self, service: ServiceHandle) -> None:
+        self._service = service
+
+    def enqueue_chat(self, kwargs: Mapping[str, Any], message_id: str | None = None) -> None:
+        """Start the job now."""
+        self._service().accept((), kwargs, message_id=message_id)
+
+
+class InlineTraceCloser:
+    """Implements ``TraceCloserPort``: this process has the tracing client, so the run ends now."""
+
+    def __init__(self, service: ServiceHandle) -> None:
+        self._service = service
+
+    def close_trace(self, job: JobRef, outcome: str, error: str) -> None:
+        """End the root run now."""
+        self._service().close_trace(job, outcome, error)

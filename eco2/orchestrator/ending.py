@@ -1,7 +1,8 @@
 """How jobs end: after the terminal event, and when their deadline passes.
 
 Shared by the chat service and the deadline sweeper; the sweeper runs in a worker's main process, so this
-needs no graph, checkpointer or model, only the event stream, the session queue and the dispatcher.
+needs no graph, checkpointer or model, only the event stream, the session queue, the deadlines, the chat
+queue (to start the job waiting behind an ended one) and a trace closer.
 """
 
 from __future__ import annotations
@@ -11,9 +12,8 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from eco2.adapters.noop.metrics import NoOpMetricsAdapter
 from eco2.domain.events import JobStatus
-from eco2.ports.dispatch import DispatchPort, JobRef
+from eco2.ports.dispatch import ChatQueuePort, DeadlinePort, JobRef, TraceCloserPort
 from eco2.ports.events import EventStreamPort, JobEventsPort
 from eco2.ports.metrics import MetricsPort
 from eco2.ports.sessions import SessionQueuePort
@@ -30,15 +30,20 @@ class JobEnding:
         self,
         events: EventStreamPort,
         sessions: SessionQueuePort,
-        dispatcher: DispatchPort,
+        *,
+        deadlines: DeadlinePort,
+        queue: ChatQueuePort,
+        traces: TraceCloserPort,
+        metrics: MetricsPort,
         job_timeout_s: float,
-        metrics: MetricsPort | None = None,
     ) -> None:
         self._events = events
         self._sessions = sessions
-        self._dispatcher = dispatcher
+        self._deadlines = deadlines
+        self._queue = queue
+        self._traces = traces
         self.job_timeout_s = job_timeout_s
-        self._metrics: MetricsPort = metrics or NoOpMetricsAdapter()
+        self._metrics = metrics
 
     @property
     def lease_s(self) -> float:
@@ -51,7 +56,7 @@ class JobEnding:
 
     def end(self, job: JobRef, wrote_terminal: bool) -> None:
         """After the terminal event: drop the deadline, hand the session to its next waiting job."""
-        self._dispatcher.cancel_deadline(job)
+        self._deadlines.cancel_deadline(job)
         if not wrote_terminal:
             log.info("job %s had already ended", job.job_id)
         if job.session_id is None:
@@ -68,7 +73,7 @@ class JobEnding:
         """
         message_id = uuid.uuid4().hex
         self._events.claim(str(kwargs["job_id"]), message_id, take_over=True)
-        self._dispatcher.enqueue_chat(kwargs, message_id)
+        self._queue.enqueue_chat(kwargs, message_id)
 
     def fail(self, job: JobRef, events: JobEventsPort, code: str, message: str, intent: str = "unknown") -> bool:
         """End the job with an ``error`` event (if it has not ended yet), count it and release it."""
@@ -82,7 +87,7 @@ class JobEnding:
     def expire(self, job: JobRef) -> str:
         """The job's deadline passed: end it with a ``timeout`` error unless it already ended."""
         if self.finished(job.job_id):
-            self._dispatcher.cancel_deadline(job)
+            self._deadlines.cancel_deadline(job)
             return "finished"
         events = self._events.open(job.job_id, job.traceparent)
         message = f"the job did not finish within {self.job_timeout_s:g}s"
@@ -90,7 +95,7 @@ class JobEnding:
             return "finished"  # it ended between the check and the write: its own step closed its trace
         if job.root_run is not None:
             try:
-                self._dispatcher.close_trace(job, "timeout", f"timeout: {message}")
+                self._traces.close_trace(job, "timeout", f"timeout: {message}")
             except Exception:
                 # The job has ended for its reader; only its trace stays open. Never fail the sweep for it.
                 log.warning("could not ask for the trace of job %s to be closed", job.job_id, exc_info=True)

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
-from eco2.adapters.noop.metrics import NoOpMetricsAdapter
 from eco2.domain.events import StageStatus
 from eco2.domain.subagents import SubagentResult
 from eco2.errors import JobEndedError, UpstreamError
@@ -47,10 +46,10 @@ class NodeDeps:
     classifier: IntentClassifierPort
     writer: AnswerWriterPort
     fallback_writer: AnswerWriterPort
+    metrics: MetricsPort
+    topics: TopicReader
     history_turns: int = 6
     summary_max_chars: int = 1200
-    metrics: MetricsPort = field(default_factory=NoOpMetricsAdapter)
-    topics: TopicReader = field(default_factory=TopicReader)
 
 
 class Nodes:

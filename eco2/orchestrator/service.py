@@ -1,8 +1,9 @@
 """The chat service: drives the graph across tasks and guarantees every job one terminal event.
 
 Entry points map one-to-one to Celery tasks (``accept`` <- ``eco2.chat.process``, ``resume`` <- the chord
-callback, ``round_failed`` <- the chord's error callback), but nothing
-here imports Celery: the dispatcher port hides how work is scheduled.
+callback, ``round_failed`` <- the chord's error callback), but nothing here imports Celery: the scheduling
+ports (``eco2/ports/dispatch.py``) hide how work is scheduled, and every collaborator comes from the
+composition root (``eco2/bootstrap.py``).
 """
 
 from __future__ import annotations
@@ -18,26 +19,24 @@ from typing import Any, cast
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command
 
-from eco2.adapters.checkpoint.retention import CheckpointRetention
-from eco2.adapters.noop.metrics import NoOpMetricsAdapter
-from eco2.adapters.noop.telemetry import NoOpTelemetryConfig
 from eco2.domain.events import Claim, JobSnapshot
 from eco2.domain.request import ChatRequest, parse_request, valid_job_id
-from eco2.domain.subagents import ResultStatus, SubagentQuery, SubagentResult
+from eco2.domain.subagents import ResultStatus, SubagentResult
 from eco2.errors import ContinuationEarlyError, ContractError, JobEndedError, StreamError
 from eco2.orchestrator.ending import JobEnding
 from eco2.orchestrator.graph import ChatGraph
 from eco2.orchestrator.memory import remember
 from eco2.orchestrator.nodes import RunContext
 from eco2.orchestrator.outcome import outcome_of, primary_intent, retrieval_feedback
+from eco2.orchestrator.rounds import RoundSender
 from eco2.orchestrator.state import ChatState, turn_input
-from eco2.ports.dispatch import DispatchPort, JobRef
+from eco2.ports.checkpoints import RetentionPort
+from eco2.ports.dispatch import DeadlinePort, JobRef
 from eco2.ports.events import EventStreamPort, JobEventsPort
 from eco2.ports.metrics import MetricsPort
 from eco2.ports.sessions import Admission, SessionQueuePort
 from eco2.ports.telemetry import TelemetryConfigPort
 from eco2.subagents.progress import report_withdrawn
-from eco2.subagents.runner import SubagentRunner
 
 log = logging.getLogger(__name__)
 
@@ -69,26 +68,28 @@ class ChatService:
         self,
         graph: ChatGraph,
         events: EventStreamPort,
-        dispatcher: DispatchPort,
         sessions: SessionQueuePort,
+        *,
+        rounds: RoundSender,
+        deadlines: DeadlinePort,
+        ending: JobEnding,
+        metrics: MetricsPort,
+        telemetry: TelemetryConfigPort,
+        retention: RetentionPort | None = None,
         limits: ServiceLimits | None = None,
         timeout_errors: tuple[type[BaseException], ...] = (),
-        metrics: MetricsPort | None = None,
-        telemetry: TelemetryConfigPort | None = None,
-        runner: SubagentRunner | None = None,
-        retention: CheckpointRetention | None = None,
     ) -> None:
         self._graph = graph
-        self._runner = runner
+        self._rounds = rounds
+        self._deadlines = deadlines
         self._retention = retention
         self._events = events
-        self._dispatcher = dispatcher
         self._sessions = sessions
         self._limits = limits or ServiceLimits()
         self._timeout_errors = timeout_errors
-        self._metrics: MetricsPort = metrics or NoOpMetricsAdapter()
-        self._telemetry: TelemetryConfigPort = telemetry or NoOpTelemetryConfig()
-        self.ending = JobEnding(events, sessions, dispatcher, self._limits.job_timeout_s, self._metrics)
+        self._metrics = metrics
+        self._telemetry = telemetry
+        self.ending = ending
 
     # -- entry points ----------------------------------------------------------------------------
     def accept(
@@ -255,7 +256,7 @@ class ChatService:
         events = self._open_events(job)
         # Before the first step, counted from acceptance: a step that hangs (the intent call, say) must not
         # keep the deadline from existing. Every way the job ends cancels it.
-        self._dispatcher.schedule_deadline(job, max(self._limits.job_timeout_s - job.elapsed_s(), 0.0))
+        self._deadlines.schedule_deadline(job, max(self._limits.job_timeout_s - job.elapsed_s(), 0.0))
         self._run(job, events, turn_input(job.job_id, request.to_kwargs(), job.accepted_at))
 
     def _run(self, job: JobRef, events: JobEventsPort, graph_input: Any, intent: str | None = None) -> str:
@@ -282,11 +283,10 @@ class ChatService:
             return "failed"
         if pending is None:
             return self._complete(job, events, state)
-        if self._dispatcher.continues_before_return:
-            try:
-                self._dispatch(job, events, state, pending)  # its continuation needs the saved checkpoint
-            except JobEndedError:
-                return self._ended_elsewhere(job, intent)
+        try:
+            self._rounds.after_checkpoint(job, events, state, pending)
+        except JobEndedError:
+            return self._ended_elsewhere(job, intent)
         return "dispatched"
 
     def _drive(
@@ -308,36 +308,8 @@ class ChatService:
                     state = chunk
                 elif INTERRUPT in chunk:
                     pending = chunk[INTERRUPT][0].value
-                    if not self._dispatcher.continues_before_return:
-                        # Send the round now, before LangGraph saves the checkpoint: that write then overlaps
-                        # the subagents (a continuation that overtakes it is retried, see ``resume``).
-                        self._dispatch(job, events, state, pending)
+                    self._rounds.before_checkpoint(job, events, state, pending)
         return state, pending
-
-    def _dispatch(self, job: JobRef, events: JobEventsPort, state: Mapping[str, Any], pending: Any) -> None:
-        """Send the round the graph paused for.
-
-        A subagent whose upstream is not configured here answers ``not_configured`` at once: it runs in
-        this process and its result travels with the round, instead of costing a task (four messages, a
-        result write and a slot) that can only say so. (The in-process dispatcher runs everything here.)
-        """
-        events.close()  # progress so far is visible before the round starts
-        if events.ended:  # cancelled while it classified: send no round for it
-            raise JobEndedError("the job ended before its round was sent")
-        query = SubagentQuery.for_request(
-            parse_request((), state["request"]),
-            [entry["intent"] for entry in state["intents"]],
-            pending.get("hints"),
-        )
-        if state.get("query_message"):  # a reply to a question back: the subagents read both
-            query = dataclasses.replace(query, message=str(state["query_message"]))
-        names = list(pending["subagents"])
-        ready: list[dict[str, Any]] = []
-        if self._runner is not None and not self._dispatcher.continues_before_return:
-            settled = [name for name in names if self._runner.settled(name)]
-            ready = [self._runner.run(name, query, job.traceparent, job=job).to_dict() for name in settled]
-            names = [name for name in names if name not in settled]
-        self._dispatcher.fan_out(job, int(pending["round"]), names, query, ready)
 
     def _complete(self, job: JobRef, events: JobEventsPort, state: Mapping[str, Any], recovering: bool = False) -> str:
         """Account for a finished graph; write ``done`` only if its answer node did not (``recovering``)."""

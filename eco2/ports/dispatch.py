@@ -1,4 +1,8 @@
-"""Port of the fan-out side: how subagent rounds, deadlines and queued jobs get scheduled."""
+"""Ports of the scheduling side: sending subagent rounds, job deadlines, queued jobs, closing traces.
+
+Four small ports rather than one dispatcher: the service sends rounds and sets deadlines; the job ending
+(also run by the deadline sweeper, with no graph) cancels deadlines, starts queued jobs and closes traces.
+"""
 
 from __future__ import annotations
 
@@ -56,12 +60,13 @@ class JobRef:
         )
 
 
-class DispatchPort(Protocol):
-    """Schedules work without ever waiting for it (no worker slot is held while subagents run)."""
+class FanOutPort(Protocol):
+    """Sends a round of subagents and has the job continue with their results, never waiting for them."""
 
-    continues_before_return: bool
-    """True when ``fan_out`` runs the round and the continuation before it returns (in process). The
-    service then sends a round only after its checkpoint is saved; otherwise it sends it just before."""
+    synchronous: bool
+    """True when ``fan_out`` runs the round and the continuation before it returns (in process). The round
+    must then be sent after the paused graph's checkpoint is saved (the continuation reads it); otherwise it
+    is sent just before, so the checkpoint write overlaps the subagents (see ``RoundSender``)."""
 
     def fan_out(
         self,
@@ -76,18 +81,30 @@ class DispatchPort(Protocol):
         """
         ...
 
+
+class DeadlinePort(Protocol):
+    """Makes sure every job ends, even when every task of it is lost."""
+
     def schedule_deadline(self, job: JobRef, delay_s: float) -> None:
-        """Make sure the job ends by ``delay_s`` from now, even if every task of it is lost."""
+        """End the job with a timeout ``delay_s`` from now unless it ended before."""
         ...
 
     def cancel_deadline(self, job: JobRef) -> None:
         """The job ended; its deadline is no longer needed."""
         ...
 
+
+class ChatQueuePort(Protocol):
+    """Starts a chat job that waited behind its session."""
+
     def enqueue_chat(self, kwargs: Mapping[str, Any], message_id: str | None = None) -> None:
-        """Enqueue a chat job (a job that waited behind its session) as the message ``message_id``."""
+        """Enqueue the job (its contract kwargs) as the message ``message_id``."""
         ...
 
+
+class TraceCloserPort(Protocol):
+    """Ends a job's root trace run from a process that may have no tracing client (the deadline sweeper)."""
+
     def close_trace(self, job: JobRef, outcome: str, error: str) -> None:
-        """Have a process with the tracing client end the job's root run (the sweeper has no such client)."""
+        """Have a process with the tracing client end the job's root run."""
         ...

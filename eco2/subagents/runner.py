@@ -13,8 +13,6 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from eco2.adapters.noop.metrics import NoOpMetricsAdapter
-from eco2.adapters.noop.telemetry import NoOpTelemetryConfig
 from eco2.domain.events import StageStatus
 from eco2.domain.registry import spec_for
 from eco2.domain.subagents import ResultStatus, SubagentQuery, SubagentResult
@@ -37,15 +35,16 @@ class SubagentRunner:
         self,
         implementations: Mapping[str, SubagentPort],
         events: EventStreamPort,
+        *,
+        metrics: MetricsPort,
+        telemetry: TelemetryConfigPort,
         timeout_errors: tuple[type[BaseException], ...] = (),
-        metrics: MetricsPort | None = None,
-        telemetry: TelemetryConfigPort | None = None,
     ) -> None:
         self._impls = dict(implementations)
         self._events = events
         self._timeout_errors = timeout_errors
-        self._metrics: MetricsPort = metrics or NoOpMetricsAdapter()
-        self._telemetry: TelemetryConfigPort = telemetry or NoOpTelemetryConfig()
+        self._metrics = metrics
+        self._telemetry = telemetry
 
     def settled(self, name: str) -> bool:
         """Whether ``name`` answers here without doing anything (its upstream is not configured).

@@ -37,7 +37,7 @@ def _factory() -> Container:
 
         checkpointer.put = slow_put  # type: ignore[method-assign]
     return bootstrap(
-        dispatcher=runtime.celery_dispatcher(),
+        scheduling=lambda _runner: runtime.celery_scheduling(),
         timeout_errors=(SoftTimeLimitExceeded,),
         writer=writer,
         checkpointer=checkpointer,

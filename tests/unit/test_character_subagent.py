@@ -23,6 +23,7 @@ from eco2.ports.subagents import SubagentPort
 from eco2.subagents.character import build
 from eco2.subagents.context import SubagentContext
 from eco2.subagents.runner import SubagentRunner
+from tests.fakes import NOOP_METRICS, NOOP_TELEMETRY
 
 CATALOGUE_FILE = Path(__file__).parents[2] / "eco2/data/characters/catalogue.yaml"
 
@@ -152,7 +153,12 @@ def test_a_category_the_service_lacks_falls_back_to_the_default_and_says_so() ->
 
 def test_the_runner_reports_ok_with_stage_events(agent: SubagentPort) -> None:
     entries: list[dict[str, str]] = []
-    runner = SubagentRunner({"character": agent}, MemoryEvents(lambda job, entry: entries.append(entry)))
+    runner = SubagentRunner(
+        {"character": agent},
+        MemoryEvents(lambda job, entry: entries.append(entry)),
+        metrics=NOOP_METRICS,
+        telemetry=NOOP_TELEMETRY,
+    )
     result = runner.run("character", ask("폼이 성격 알려줘"))
     assert result.status is ResultStatus.OK
     assert [(e["stage"], e["status"]) for e in entries] == [("character", "started"), ("character", "completed")]
@@ -165,7 +171,7 @@ def test_an_unreachable_service_is_failed_not_a_crash() -> None:
     started = time.monotonic()
     subagent = build(context(f"127.0.0.1:{port}"))
     assert time.monotonic() - started < 0.5  # build connects to nothing
-    runner = SubagentRunner({"character": subagent}, MemoryEvents())
+    runner = SubagentRunner({"character": subagent}, MemoryEvents(), metrics=NOOP_METRICS, telemetry=NOOP_TELEMETRY)
     with pytest.raises(RetryableError):  # not the last attempt: the task retries later
         runner.run("character", ask("페티 누구야"), final_attempt=False)
     last = runner.run("character", ask("페티 누구야"), attempt=2, final_attempt=True)
@@ -179,7 +185,12 @@ def test_an_open_breaker_fails_at_once_saying_the_service_is_unreachable(caplog:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    runner = SubagentRunner({"character": build(context(f"127.0.0.1:{port}", Breakers(fail_max=1)))}, MemoryEvents())
+    runner = SubagentRunner(
+        {"character": build(context(f"127.0.0.1:{port}", Breakers(fail_max=1)))},
+        MemoryEvents(),
+        metrics=NOOP_METRICS,
+        telemetry=NOOP_TELEMETRY,
+    )
     with caplog.at_level(logging.WARNING, logger="eco2.adapters.resilience.breakers"):
         results = [runner.run("character", ask("이코 캐릭터는 누구야?")) for _ in range(3)]
     assert {r.status for r in results} == {ResultStatus.FAILED}
@@ -196,7 +207,9 @@ def test_an_open_breaker_fails_at_once_saying_the_service_is_unreachable(caplog:
 
 def test_without_an_address_it_serves_the_catalogue_itself_over_grpc() -> None:
     subagent = build(context(""))
-    result = SubagentRunner({"character": subagent}, MemoryEvents()).run("character", ask("이코 캐릭터는 누구야?"))
+    result = SubagentRunner(
+        {"character": subagent}, MemoryEvents(), metrics=NOOP_METRICS, telemetry=NOOP_TELEMETRY
+    ).run("character", ask("이코 캐릭터는 누구야?"))
     assert result.status is ResultStatus.OK, result
     assert labels(result) == ["default"]
     assert "[이코] 대표 캐릭터" in result.summary

@@ -20,7 +20,7 @@ from eco2.domain.events import JobStatus
 from eco2.domain.subagents import FailMode, ResultStatus, SubagentResult
 from eco2.errors import PermanentError, RetryableError
 from eco2.ports.dispatch import JobRef
-from tests.fakes import KeywordClassifier, ListWriter, ScriptedSubagent, all_subagents, raises, status
+from tests.fakes import KeywordClassifier, ListWriter, ScriptedSubagent, all_subagents, raises, service_on, status
 
 
 def build(**overrides: Any) -> tuple[Container, MemoryEvents]:
@@ -45,7 +45,7 @@ def done_data(events: MemoryEvents, job_id: str) -> dict[str, Any]:
 class Parked:
     """A dispatcher that sends nothing: the graph stops at its interrupt and the test resumes it by hand."""
 
-    continues_before_return = False
+    synchronous = False
 
     def fan_out(self, *a: Any) -> None: ...
     def schedule_deadline(self, *a: Any) -> None: ...
@@ -215,9 +215,8 @@ def test_expired_job_gets_one_timeout_error() -> None:
 def test_round_failed_continues_without_the_round() -> None:
     container, events = build()
     # Drive the graph to the first interrupt by hand: accept with a dispatcher that does nothing.
-    from eco2.orchestrator.service import ChatService
 
-    service = ChatService(container.graph, events, Parked(), container.sessions)
+    service = service_on(container, events, Parked())
     service.accept((), {"job_id": "j", "message": "페트병"})
     job = JobRef("j", "job:j")
     assert service.round_failed(job, 1, ["waste_rag", "weather"], "TimeLimitExceeded") == "dispatched"
@@ -231,9 +230,8 @@ def test_round_failed_continues_without_the_round() -> None:
 def test_a_continuation_of_a_job_that_already_ended_never_calls_the_model() -> None:
     writer = ListWriter()
     container, events = build(writer=writer)
-    from eco2.orchestrator.service import ChatService
 
-    service = ChatService(container.graph, events, Parked(), container.sessions)
+    service = service_on(container, events, Parked())
     service.accept((), {"job_id": "ended", "message": "페트병"})  # the checkpoint now waits for round 1
     job = JobRef("ended", "job:ended")
     assert service.expire(job) == "expired"  # its deadline passed while the round was lost
@@ -299,7 +297,7 @@ def test_a_timed_out_job_keeps_its_timeout_in_the_trace_when_the_answer_finishes
 
     container, events = build()
     telemetry, dispatcher = RecordingTelemetry(), ParkedThenTracing()
-    service = ChatService(container.graph, events, dispatcher, container.sessions, telemetry=telemetry)
+    service = service_on(container, events, dispatcher, telemetry)
     dispatcher.service = service
     service.accept((), {"job_id": "late", "message": "페트병"})
     job = JobRef("late", "job:late", root_run=root)
@@ -314,7 +312,6 @@ def test_a_timed_out_job_keeps_its_timeout_in_the_trace_when_the_answer_finishes
 def test_a_continuation_retried_after_a_stream_error_while_answering_finishes_the_job() -> None:
     """The task layer retries on ``StreamError``; the retry must run the failed step, not call itself stale."""
     from eco2.errors import StreamError
-    from eco2.orchestrator.service import ChatService
 
     class FirstDoneFails:
         """The job's stream refuses the first ``done`` (Redis went away for a moment)."""
@@ -342,7 +339,7 @@ def test_a_continuation_retried_after_a_stream_error_while_answering_finishes_th
 
     container, events = build()
     flaky = FirstDoneFails(events)
-    service = ChatService(container.graph, flaky, Parked(), container.sessions)  # type: ignore[arg-type]
+    service = service_on(container, flaky, Parked())
     service.accept((), {"job_id": "j", "message": "페트병"})
     job = JobRef("j", "job:j")
     ok = [{"name": n, "status": "ok", "summary": f"{n} 결과"} for n in ("waste_rag", "weather")]
@@ -375,7 +372,7 @@ def test_a_continuation_that_overtakes_the_checkpoint_is_told_to_retry_and_stale
 
     container, events = build()
     dispatcher = Overtaking()
-    service = ChatService(container.graph, events, dispatcher, container.sessions)
+    service = service_on(container, events, dispatcher)
     dispatcher.service = service
     assert service.accept((), {"job_id": "j", "message": "페트병"}) == "started"
     assert len(overtaking) == 1
@@ -399,12 +396,11 @@ class Recording(Parked):
 
 def _busy_session(strategy: str) -> tuple[Any, MemoryEvents, Recording, ListWriter]:
     """Job ``a`` of session ``s`` holds the session, paused for its round; ``b`` arrives with ``strategy``."""
-    from eco2.orchestrator.service import ChatService
 
     writer = ListWriter()
     container, events = build(writer=writer)
     dispatcher = Recording()
-    service = ChatService(container.graph, events, dispatcher, container.sessions)
+    service = service_on(container, events, dispatcher)
     assert service.accept((), {"job_id": "a", "message": "유리병 버리는 법", "session_id": "s"}) == "started"
     return service, events, dispatcher, writer
 

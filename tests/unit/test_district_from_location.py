@@ -23,6 +23,7 @@ from eco2.domain.subagents import ResultStatus, SubagentQuery, SubagentResult
 from eco2.subagents import bulk_waste, collection_point, district
 from eco2.subagents.context import SubagentContext
 from eco2.subagents.runner import SubagentRunner
+from tests.fakes import NOOP_METRICS, NOOP_TELEMETRY
 from tests.support import fake_mois, fake_odcloud
 from tests.support.fake_kakao import CITY_HALL, ERRORS, KEY, OPEN_SEA, YEOKSAM, FakeKakao, Reply
 from tests.support.fake_mois import FakeMois
@@ -88,7 +89,9 @@ def run(ctx: SubagentContext, name: str, message: str, where: GeoPoint | None = 
     """Build the subagent and run it once through the runner, as a worker does."""
     query = SubagentQuery("job-1", message, (name,), user_location=where)
     subagent = CASES[name].module.build(ctx)
-    return SubagentRunner({name: subagent}, MemoryEvents()).run(name, query)
+    return SubagentRunner({name: subagent}, MemoryEvents(), metrics=NOOP_METRICS, telemetry=NOOP_TELEMETRY).run(
+        name, query
+    )
 
 
 @both

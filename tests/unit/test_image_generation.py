@@ -24,6 +24,7 @@ from eco2.subagents import image_generation
 from eco2.subagents.context import SubagentContext
 from eco2.subagents.image_generation import ImageFiles, build_prompt
 from eco2.subagents.runner import SubagentRunner
+from tests.fakes import NOOP_METRICS, NOOP_TELEMETRY
 from tests.support.fake_openai_images import API_KEY, FakeOpenAIImages
 from tests.support.image_server import tiny_png
 
@@ -146,9 +147,12 @@ def test_a_wrong_key_never_appears_in_errors(fake: FakeOpenAIImages, tmp_path: P
         build(fake, tmp_path, key=secret).run(ask())
     rendered = shown_chain(info.value)
     assert secret not in rendered
-    result = SubagentRunner({"image_generation": build(fake, tmp_path, key=secret)}, MemoryEvents()).run(
-        "image_generation", ask()
-    )
+    result = SubagentRunner(
+        {"image_generation": build(fake, tmp_path, key=secret)},
+        MemoryEvents(),
+        metrics=NOOP_METRICS,
+        telemetry=NOOP_TELEMETRY,
+    ).run("image_generation", ask())
     assert result.status is ResultStatus.FAILED
     assert secret not in json.dumps(result.to_dict())
 
@@ -190,7 +194,9 @@ def test_a_content_policy_rejection_does_not_open_the_breaker(fake: FakeOpenAIIm
 def test_without_a_key_it_names_the_key_and_touches_nothing(fake: FakeOpenAIImages, tmp_path: Path) -> None:
     # Issue 14: the answer says which key enables image generation (empty: there is no image for `done`).
     impl = build(fake, tmp_path, key=None)
-    result = SubagentRunner({"image_generation": impl}, MemoryEvents()).run("image_generation", ask())
+    result = SubagentRunner(
+        {"image_generation": impl}, MemoryEvents(), metrics=NOOP_METRICS, telemetry=NOOP_TELEMETRY
+    ).run("image_generation", ask())
     assert result.status is ResultStatus.EMPTY
     assert "OPENAI_API_KEY" in result.summary
     assert extras({"image_generation": result}) == {}
@@ -199,7 +205,12 @@ def test_without_a_key_it_names_the_key_and_touches_nothing(fake: FakeOpenAIImag
 
 
 def test_runner_sees_ok_and_retry(fake: FakeOpenAIImages, tmp_path: Path) -> None:
-    runner = SubagentRunner({"image_generation": build(fake, tmp_path, fail_max=5)}, MemoryEvents())
+    runner = SubagentRunner(
+        {"image_generation": build(fake, tmp_path, fail_max=5)},
+        MemoryEvents(),
+        metrics=NOOP_METRICS,
+        telemetry=NOOP_TELEMETRY,
+    )
     assert runner.run("image_generation", ask()).status is ResultStatus.OK
     fake.script("rate_limit", "rate_limit")
     with pytest.raises(RetryableError):

@@ -13,6 +13,7 @@ from eco2.adapters.memory.sessions import MemorySessionQueue
 from eco2.domain.events import StageStatus
 from eco2.orchestrator.ending import JobEnding
 from eco2.ports.dispatch import JobRef
+from tests.fakes import NOOP_METRICS
 
 ROOT = "20250101T000000000000Z" + "0" * 32
 
@@ -25,7 +26,7 @@ class RecordingDispatcher:
         self.cancelled: list[str] = []
         self.fail_close = fail_close
 
-    continues_before_return = False
+    synchronous = False
 
     def fan_out(self, *_: Any) -> None: ...
     def schedule_deadline(self, *_: Any) -> None: ...
@@ -51,7 +52,15 @@ def last_event(events: MemoryEvents, job_id: str) -> dict[str, str]:
 
 def test_an_expired_traced_job_asks_for_its_trace_to_be_closed() -> None:
     events, dispatcher = MemoryEvents(), RecordingDispatcher()
-    ending = JobEnding(events, MemorySessionQueue(), dispatcher, job_timeout_s=3)
+    ending = JobEnding(
+        events,
+        MemorySessionQueue(),
+        deadlines=dispatcher,
+        queue=dispatcher,
+        traces=dispatcher,
+        metrics=NOOP_METRICS,
+        job_timeout_s=3,
+    )
     running(events, "slow")
     assert ending.expire(JobRef("slow", "job:slow", root_run=ROOT)) == "expired"
     assert json.loads(last_event(events, "slow")["data"])["code"] == "timeout"
@@ -64,7 +73,15 @@ def test_an_expired_traced_job_asks_for_its_trace_to_be_closed() -> None:
 @pytest.mark.parametrize("root_run", [None, ROOT])
 def test_nothing_is_closed_for_an_untraced_or_already_finished_job(root_run: str | None) -> None:
     events, dispatcher = MemoryEvents(), RecordingDispatcher()
-    ending = JobEnding(events, MemorySessionQueue(), dispatcher, job_timeout_s=3)
+    ending = JobEnding(
+        events,
+        MemorySessionQueue(),
+        deadlines=dispatcher,
+        queue=dispatcher,
+        traces=dispatcher,
+        metrics=NOOP_METRICS,
+        job_timeout_s=3,
+    )
     if root_run is None:
         running(events, "j")
         assert ending.expire(JobRef("j", "job:j")) == "expired"
@@ -76,7 +93,15 @@ def test_nothing_is_closed_for_an_untraced_or_already_finished_job(root_run: str
 
 def test_a_broker_that_refuses_the_close_does_not_fail_the_sweep() -> None:
     events, dispatcher = MemoryEvents(), RecordingDispatcher(fail_close=True)
-    ending = JobEnding(events, MemorySessionQueue(), dispatcher, job_timeout_s=3)
+    ending = JobEnding(
+        events,
+        MemorySessionQueue(),
+        deadlines=dispatcher,
+        queue=dispatcher,
+        traces=dispatcher,
+        metrics=NOOP_METRICS,
+        job_timeout_s=3,
+    )
     running(events, "slow")
     assert ending.expire(JobRef("slow", "job:slow", root_run=ROOT)) == "expired"
     assert last_event(events, "slow")["type"] == "error"

@@ -22,6 +22,7 @@ from eco2.ports.subagents import SubagentPort
 from eco2.subagents import location
 from eco2.subagents.context import SubagentContext
 from eco2.subagents.runner import SubagentRunner
+from tests.fakes import NOOP_METRICS, NOOP_TELEMETRY
 from tests.support.fake_kakao import (
     CITY_HALL,
     ERRORS,
@@ -59,7 +60,9 @@ def ask(message: str, where: GeoPoint | None = None, **hints: str) -> SubagentQu
 def run_through_runner(subagent: SubagentPort, query: SubagentQuery) -> tuple[ResultStatus, list[dict[str, str]]]:
     entries: list[dict[str, str]] = []
     events = MemoryEvents(listener=lambda job_id, entry: entries.append(dict(entry)))
-    result = SubagentRunner({"location": subagent}, events).run("location", query)
+    result = SubagentRunner({"location": subagent}, events, metrics=NOOP_METRICS, telemetry=NOOP_TELEMETRY).run(
+        "location", query
+    )
     return result.status, entries
 
 
@@ -308,7 +311,7 @@ def test_permanent_errors_do_not_open_the_breaker(kakao: FakeKakao) -> None:
 
 def test_runner_retries_retryable_failures_then_reports_failed(kakao: FakeKakao) -> None:
     subagent = location.build(context(kakao, fail_max=5))
-    runner = SubagentRunner({"location": subagent}, MemoryEvents())
+    runner = SubagentRunner({"location": subagent}, MemoryEvents(), metrics=NOOP_METRICS, telemetry=NOOP_TELEMETRY)
     kakao.script(ERRORS["throttled"])
 
     with pytest.raises(RetryableError):
@@ -338,7 +341,9 @@ def test_the_key_never_appears_in_errors_or_results(kakao: FakeKakao) -> None:
 
     with pytest.raises(PermanentError) as caught:
         subagent.run(ask("강남역 재활용센터"))
-    result = SubagentRunner({"location": subagent}, MemoryEvents()).run("location", ask("강남역 재활용센터"))
+    result = SubagentRunner({"location": subagent}, MemoryEvents(), metrics=NOOP_METRICS, telemetry=NOOP_TELEMETRY).run(
+        "location", ask("강남역 재활용센터")
+    )
 
     assert secret in json.dumps(kakao.requests[0]["headers"])  # it was sent (and echoed by the fake)...
     assert "AccessDeniedError" in str(caught.value)

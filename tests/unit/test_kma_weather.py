@@ -27,6 +27,7 @@ from eco2.errors import NotConfiguredError, PermanentError, RetryableError
 from eco2.subagents.context import SubagentContext
 from eco2.subagents.runner import SubagentRunner
 from eco2.subagents.weather import KmaWeather, build
+from tests.fakes import NOOP_METRICS, NOOP_TELEMETRY
 from tests.support.fake_kma import (
     ENCODED_KEY,
     EXPIRED_KEY,
@@ -290,7 +291,7 @@ def test_without_a_key_nothing_is_called_and_only_a_weather_question_hears_about
     agent = build(context(kma, key=None))
     with pytest.raises(NotConfiguredError, match="DATA_GO_KR_SERVICE_KEY"):
         agent.run(ask("비 오는데 페트병 어떻게 버려?", "waste"))
-    runner = SubagentRunner({"weather": agent}, MemoryEvents())
+    runner = SubagentRunner({"weather": agent}, MemoryEvents(), metrics=NOOP_METRICS, telemetry=NOOP_TELEMETRY)
     assert runner.run("weather", ask("페트병", "waste")).status is ResultStatus.NOT_CONFIGURED
     result = runner.run("weather", ask("오늘 날씨"))
     assert result.status is ResultStatus.NOT_CONFIGURED  # nothing was fetched: metrics must not say ok
@@ -301,7 +302,12 @@ def test_without_a_key_nothing_is_called_and_only_a_weather_question_hears_about
 
 def test_weather_without_a_location_uses_seoul_city_hall_and_says_so(kma: FakeKma) -> None:
     entries: list[dict[str, str]] = []
-    runner = SubagentRunner({"weather": weather(kma)}, MemoryEvents(lambda job, entry: entries.append(entry)))
+    runner = SubagentRunner(
+        {"weather": weather(kma)},
+        MemoryEvents(lambda job, entry: entries.append(entry)),
+        metrics=NOOP_METRICS,
+        telemetry=NOOP_TELEMETRY,
+    )
     result = runner.run("weather", ask("오늘 날씨 어때?"))
     assert result.status is ResultStatus.OK
     assert [(e["stage"], e["status"]) for e in entries] == [("weather", "started"), ("weather", "completed")]
@@ -329,7 +335,12 @@ def test_a_city_named_in_the_message_wins_over_the_device_location(kma: FakeKma)
 
 def test_a_location_abroad_asks_for_a_korean_city_without_calling_kma(kma: FakeKma) -> None:
     entries: list[dict[str, str]] = []
-    runner = SubagentRunner({"weather": weather(kma)}, MemoryEvents(lambda job, entry: entries.append(entry)))
+    runner = SubagentRunner(
+        {"weather": weather(kma)},
+        MemoryEvents(lambda job, entry: entries.append(entry)),
+        metrics=NOOP_METRICS,
+        telemetry=NOOP_TELEMETRY,
+    )
     result = runner.run("weather", ask("날씨", location=GeoPoint(35.6762, 139.6503)))
     assert result.status is ResultStatus.NEEDS_INPUT
     assert any(e["type"] == "needs_input" for e in entries)
@@ -428,7 +439,7 @@ def test_nothing_published_is_empty(kma: FakeKma) -> None:
 
 def test_through_the_runner_retryable_failures_retry_then_fail(kma: FakeKma) -> None:
     kma.script(*[http_error(503)] * 4)
-    runner = SubagentRunner({"weather": weather(kma)}, MemoryEvents())
+    runner = SubagentRunner({"weather": weather(kma)}, MemoryEvents(), metrics=NOOP_METRICS, telemetry=NOOP_TELEMETRY)
     with pytest.raises(RetryableError):
         runner.run("weather", ask("날씨"), attempt=1, final_attempt=False)
     kma.script(*[http_error(503)] * 2)
@@ -438,7 +449,12 @@ def test_through_the_runner_retryable_failures_retry_then_fail(kma: FakeKma) -> 
 
 
 def test_through_the_runner_a_bad_key_fails_at_once_without_leaking_it(kma: FakeKma) -> None:
-    runner = SubagentRunner({"weather": weather(kma, key="not+registered==")}, MemoryEvents())
+    runner = SubagentRunner(
+        {"weather": weather(kma, key="not+registered==")},
+        MemoryEvents(),
+        metrics=NOOP_METRICS,
+        telemetry=NOOP_TELEMETRY,
+    )
     result = runner.run("weather", ask("날씨"), attempt=1, final_attempt=False)
     assert result.status is ResultStatus.FAILED
     assert "SERVICE_KEY_IS_NOT_REGISTERED_ERROR" in result.error

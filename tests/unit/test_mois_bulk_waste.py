@@ -18,6 +18,7 @@ from eco2.errors import PermanentError, RetryableError
 from eco2.subagents import bulk_waste
 from eco2.subagents.context import SubagentContext
 from eco2.subagents.runner import SubagentRunner
+from tests.fakes import NOOP_METRICS, NOOP_TELEMETRY
 from tests.support.fake_mois import VALID_KEY, FakeMois
 
 
@@ -45,7 +46,7 @@ def run(subagent: object, query: SubagentQuery, final_attempt: bool = True) -> t
     events = MemoryEvents(
         listener=lambda job, entry: stages.append(f"{entry['stage']}:{entry['status']}") if "stage" in entry else None
     )
-    result = SubagentRunner({"bulk_waste": subagent}, events).run(  # type: ignore[dict-item]
+    result = SubagentRunner({"bulk_waste": subagent}, events, metrics=NOOP_METRICS, telemetry=NOOP_TELEMETRY).run(  # type: ignore[dict-item]
         "bulk_waste", query, final_attempt=final_attempt
     )
     return result, stages
@@ -229,7 +230,9 @@ def test_without_key_it_answers_typical_fees_at_once_and_calls_nothing(mois: Fak
     assert result.data["source"] == "typical"
     assert "DATA_GO_KR_SERVICE_KEY" in result.summary
     assert stages == ["bulk_waste:started", "bulk_waste:completed"]
-    assert SubagentRunner({"bulk_waste": subagent}, MemoryEvents()).settled("bulk_waste")  # no task needed
+    assert SubagentRunner(
+        {"bulk_waste": subagent}, MemoryEvents(), metrics=NOOP_METRICS, telemetry=NOOP_TELEMETRY
+    ).settled("bulk_waste")  # no task needed
     assert mois.requests == []
 
 

@@ -22,6 +22,7 @@ from eco2.subagents import collection_point
 from eco2.subagents.collection_point import CollectionPointFinder, find_kind, haversine_km, neighbourhoods
 from eco2.subagents.context import SubagentContext
 from eco2.subagents.runner import SubagentRunner
+from tests.fakes import NOOP_METRICS, NOOP_TELEMETRY
 from tests.support.fake_odcloud import DATASET, VALID_KEY, FakeOdcloud
 
 GANGNAM_STATION = GeoPoint(37.497942, 127.027621)
@@ -90,7 +91,9 @@ def run(subagent: object, query: SubagentQuery) -> tuple[SubagentResult, list[st
     events = MemoryEvents(
         listener=lambda job, entry: stages.append(f"{entry['stage']}:{entry['status']}") if "stage" in entry else None
     )
-    result = SubagentRunner({"collection_point": subagent}, events).run("collection_point", query)  # type: ignore[dict-item]
+    result = SubagentRunner({"collection_point": subagent}, events, metrics=NOOP_METRICS, telemetry=NOOP_TELEMETRY).run(
+        "collection_point", query
+    )  # type: ignore[dict-item]
     return result, stages
 
 

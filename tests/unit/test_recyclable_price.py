@@ -18,6 +18,7 @@ from eco2.prices.importer import catalog_index, item_key
 from eco2.subagents.context import SubagentContext
 from eco2.subagents.recyclable_price import BUYER_NOTE, RecyclablePrice, build
 from eco2.subagents.runner import SubagentRunner
+from tests.fakes import NOOP_METRICS, NOOP_TELEMETRY
 
 SURVEY_URL = "https://www.data.go.kr/data/3076421/fileData.do"
 
@@ -226,7 +227,10 @@ def test_factory_does_no_io_and_needs_no_key(tmp_path: Path) -> None:
 def test_runner_sees_an_ok_result() -> None:
     seen: list[dict[str, str]] = []
     runner = SubagentRunner(
-        {"recyclable_price": RecyclablePrice(PriceBook(None))}, MemoryEvents(lambda _j, e: seen.append(e))
+        {"recyclable_price": RecyclablePrice(PriceBook(None))},
+        MemoryEvents(lambda _j, e: seen.append(e)),
+        metrics=NOOP_METRICS,
+        telemetry=NOOP_TELEMETRY,
     )
     result = runner.run("recyclable_price", SubagentQuery("job-1", "서울 페트병 시세", ("recyclable_price",)))
     assert result.status is ResultStatus.OK

@@ -19,16 +19,16 @@ from eco2.adapters.memory.events import MemoryEvents
 from eco2.adapters.memory.sessions import MemorySessionQueue
 from eco2.bootstrap import bootstrap
 from eco2.config import Settings
-from eco2.dispatch.celery_canvas import TASK_CONTINUE, TASK_ROUND_FAILED, CeleryDispatcher
+from eco2.dispatch.celery_canvas import TASK_CONTINUE, TASK_ROUND_FAILED, CeleryRounds
 from eco2.domain.subagents import SubagentQuery
 from eco2.ports.dispatch import JobRef
-from tests.fakes import KeywordClassifier, all_subagents, not_configured
+from tests.fakes import KeywordClassifier, all_subagents, not_configured, scheduling_of
 
 
 class Recording:
     """A dispatcher that records each round instead of sending it."""
 
-    continues_before_return = False
+    synchronous = False
 
     def __init__(self) -> None:
         self.rounds: list[tuple[int, list[str], list[dict[str, Any]]]] = []
@@ -53,7 +53,7 @@ def test_an_unconfigured_subagent_answers_in_process_and_travels_with_the_round(
     dispatcher, events = Recording(), MemoryEvents()
     container = bootstrap(
         Settings.from_env({}),
-        dispatcher=dispatcher,
+        scheduling=scheduling_of(dispatcher),
         events=events,
         sessions=MemorySessionQueue(),
         classifier=KeywordClassifier(),
@@ -71,10 +71,10 @@ def test_an_unconfigured_subagent_answers_in_process_and_travels_with_the_round(
     assert json.loads(last["data"])["subagents"] == {"waste_rag": "ok", "weather": "not_configured"}
 
 
-def app_and_messages() -> tuple[Celery, CeleryDispatcher]:
+def app_and_messages() -> tuple[Celery, CeleryRounds]:
     app = Celery("t", broker="memory://", backend="cache+memory://")
     app.conf.task_queues = [Queue(q, routing_key=q) for q in ("eco2.chat", "eco2.io", "eco2.cpu")]
-    return app, CeleryDispatcher(app, deadlines=None)  # type: ignore[arg-type]  # fan_out needs no deadlines
+    return app, CeleryRounds(app)
 
 
 def drain(app: Celery, queue: str) -> list[tuple[dict[str, Any], list[Any]]]:

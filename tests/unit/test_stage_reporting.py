@@ -7,20 +7,17 @@ import dataclasses
 
 import pytest
 import redis
-from langgraph.checkpoint.memory import InMemorySaver
 
-from eco2.adapters.memory.sessions import MemorySessionQueue
 from eco2.adapters.redis_streams import RedisStreamsEvents
-from eco2.bootstrap import bootstrap
+from eco2.bootstrap import bootstrap_inline
 from eco2.config import Settings
-from eco2.dispatch.inline import InlineDispatcher
 from eco2.domain.events import StageStatus
 from eco2.domain.request import parse_request
 from eco2.domain.subagents import ResultStatus, SubagentQuery, SubagentResult
 from eco2.errors import StreamError
 from eco2.subagents.progress import report_withdrawn
 from eco2.subagents.runner import SubagentRunner
-from tests.fakes import KeywordClassifier, ListWriter, ScriptedSubagent, all_subagents
+from tests.fakes import NOOP_METRICS, NOOP_TELEMETRY, KeywordClassifier, ListWriter, ScriptedSubagent, all_subagents
 
 pytestmark = pytest.mark.redis
 
@@ -49,7 +46,9 @@ def test_a_run_inside_the_window_is_withdrawn_and_one_outlasting_it_reports_itse
 ) -> None:
     fast = ScriptedSubagent("waste_rag")
     slow = ScriptedSubagent("weather", delay_s=3 * WINDOW_MS / 1000)
-    runner = SubagentRunner({"waste_rag": fast, "weather": slow}, streams)
+    runner = SubagentRunner(
+        {"waste_rag": fast, "weather": slow}, streams, metrics=NOOP_METRICS, telemetry=NOOP_TELEMETRY
+    )
     quick = runner.run("waste_rag", query("fast"))
     assert quick.reported is False
     assert entries(streams, "fast", timeout_s=0.3) == []  # nothing went out, not even after the window
@@ -60,7 +59,9 @@ def test_a_run_inside_the_window_is_withdrawn_and_one_outlasting_it_reports_itse
 
 def test_without_a_window_every_run_reports_itself(redis_url: str) -> None:
     unbuffered = RedisStreamsEvents(redis.Redis.from_url(redis_url), prefix="t0", ttl_s=60, flush_ms=0)
-    result = SubagentRunner({"waste_rag": ScriptedSubagent("waste_rag")}, unbuffered).run("waste_rag", query("j0"))
+    result = SubagentRunner(
+        {"waste_rag": ScriptedSubagent("waste_rag")}, unbuffered, metrics=NOOP_METRICS, telemetry=NOOP_TELEMETRY
+    ).run("waste_rag", query("j0"))
     assert result.reported is True
     assert [s for _, s in stages(entries(unbuffered, "j0", timeout_s=0.3), "waste_rag")] == ["started", "completed"]
 
@@ -85,22 +86,14 @@ def test_in_a_chat_each_stage_appears_once_the_slow_one_live_the_fast_one_with_t
 ) -> None:
     subagents = all_subagents()
     subagents["weather"] = ScriptedSubagent("weather", delay_s=4 * WINDOW_MS / 1000)
-    dispatcher = InlineDispatcher(SubagentRunner(subagents, streams))
-    container = bootstrap(
+    container, _ = bootstrap_inline(
         Settings.from_env({"ECO2_TOKEN_FLUSH_MS": str(WINDOW_MS)}),
-        dispatcher=dispatcher,
         events=streams,
-        sessions=MemorySessionQueue(),
         subagents=subagents,
-        checkpointer=InMemorySaver(),
         classifier=KeywordClassifier(),
         writer=ListWriter(),
     )
-    dispatcher.bind(container.service)
-    try:
-        assert container.service.accept((), {"job_id": "chat", "message": "페트병 어떻게 버려?"}) == "started"
-    finally:
-        dispatcher.close()
+    assert container.service.accept((), {"job_id": "chat", "message": "페트병 어떻게 버려?"}) == "started"
     events = entries(streams, "chat")
     assert events[-1]["type"] == "done"
     rag, weather = stages(events, "waste_rag"), stages(events, "weather")
@@ -139,5 +132,7 @@ def test_a_failed_needs_input_write_does_not_cost_the_stage_its_end() -> None:
             return writer
 
     asks = ScriptedSubagent("location", lambda q: SubagentResult("location", ResultStatus.NEEDS_INPUT))
-    SubagentRunner({"location": asks}, Events()).run("location", query("ni"))  # type: ignore[arg-type]
+    SubagentRunner({"location": asks}, Events(), metrics=NOOP_METRICS, telemetry=NOOP_TELEMETRY).run(
+        "location", query("ni")
+    )  # type: ignore[arg-type]
     assert writer.stages == ["started", "completed"]

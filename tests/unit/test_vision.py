@@ -27,6 +27,7 @@ from eco2.subagents import vision
 from eco2.subagents.context import SubagentContext
 from eco2.subagents.runner import SubagentRunner
 from eco2.subagents.waste_rag import WasteRag
+from tests.fakes import NOOP_METRICS, NOOP_TELEMETRY
 from tests.support.fake_openai_images import API_KEY, FakeOpenAIImages
 from tests.support.image_server import ImageServer, Route, tiny_png
 
@@ -215,14 +216,18 @@ def test_without_a_key_it_is_not_configured_and_touches_nothing(
     impl = vision.build(make_ctx(openai_fake.base_url, tmp_path, key=None))
     with pytest.raises(NotConfiguredError):
         impl.run(query(images))
-    result = SubagentRunner({"vision": impl}, MemoryEvents()).run("vision", query(images))
+    result = SubagentRunner({"vision": impl}, MemoryEvents(), metrics=NOOP_METRICS, telemetry=NOOP_TELEMETRY).run(
+        "vision", query(images)
+    )
     assert result.status is ResultStatus.NOT_CONFIGURED
     assert openai_fake.requests == []
     assert images.requests == []
 
 
 def run_through_runner(impl: SubagentPort, q: SubagentQuery, final_attempt: bool = True) -> SubagentResult:
-    return SubagentRunner({"vision": impl}, MemoryEvents()).run("vision", q, final_attempt=final_attempt)
+    return SubagentRunner({"vision": impl}, MemoryEvents(), metrics=NOOP_METRICS, telemetry=NOOP_TELEMETRY).run(
+        "vision", q, final_attempt=final_attempt
+    )
 
 
 def test_runner_sees_ok_failed_and_retry(openai_fake: FakeOpenAIImages, images: ImageServer, tmp_path: Path) -> None:
@@ -230,6 +235,8 @@ def test_runner_sees_ok_failed_and_retry(openai_fake: FakeOpenAIImages, images: 
     runner = SubagentRunner(
         {"vision": subagent(openai_fake, tmp_path, breakers=Breakers())},
         MemoryEvents(listener=lambda job, entry: seen.append(entry)),
+        metrics=NOOP_METRICS,
+        telemetry=NOOP_TELEMETRY,
     )
     ok = runner.run("vision", query(images))
     assert ok.status is ResultStatus.OK

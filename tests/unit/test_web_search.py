@@ -32,6 +32,7 @@ from eco2.subagents.context import SubagentContext
 from eco2.subagents.runner import SubagentRunner
 from eco2.subagents.unavailable import NotConfigured
 from eco2.subagents.web_search import DdgsSearchSubagent, OpenAISearchSubagent, build
+from tests.fakes import NOOP_METRICS, NOOP_TELEMETRY
 from tests.support.fake_openai_responses import FakeResponses
 
 RESULTS = [
@@ -339,7 +340,7 @@ def test_without_a_key_it_is_not_configured_and_calls_nothing(server: FakeRespon
 def run_through_runner(subagent: Any, final_attempt: bool = True) -> tuple[Any, list[dict[str, str]]]:
     seen: list[dict[str, str]] = []
     events = MemoryEvents(lambda _job, entry: seen.append(entry))
-    runner = SubagentRunner({"web_search": subagent}, events)
+    runner = SubagentRunner({"web_search": subagent}, events, metrics=NOOP_METRICS, telemetry=NOOP_TELEMETRY)
     result = runner.run("web_search", query(), final_attempt=final_attempt)
     return result, [e for e in seen if e["type"] == "stage"]
 

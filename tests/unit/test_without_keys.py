@@ -23,6 +23,7 @@ from eco2.ports.llm import AnswerInput
 from eco2.subagents.catalog import build_subagents
 from eco2.subagents.context import SubagentContext
 from eco2.subagents.runner import SubagentRunner
+from tests.fakes import NOOP_METRICS, NOOP_TELEMETRY
 
 NOT_CONNECTED = "아직 연결되지 않았어요"
 
@@ -30,7 +31,7 @@ NOT_CONNECTED = "아직 연결되지 않았어요"
 @pytest.fixture
 def runner() -> SubagentRunner:
     ctx = SubagentContext(Settings(kakao_base_url="http://127.0.0.1:9"), Breakers(), NoOpMetricsAdapter())
-    return SubagentRunner(build_subagents(ctx), MemoryEvents())
+    return SubagentRunner(build_subagents(ctx), MemoryEvents(), metrics=NOOP_METRICS, telemetry=NOOP_TELEMETRY)
 
 
 def answer(

@@ -76,6 +76,15 @@ class RedisDeadlines:
         """The job ended: forget its deadline."""
         self._call(self._client.zrem, self.key, _member(job))
 
+    # -- DeadlinePort ------------------------------------------------------------------------------
+    def schedule_deadline(self, job: JobRef, delay_s: float) -> None:
+        """Register the deadline off the caller's path (the flusher writes it); a sweeper ends the job then."""
+        self.schedule_soon(job, delay_s)
+
+    def cancel_deadline(self, job: JobRef) -> None:
+        """Forget the deadline of an ended job."""
+        self.cancel(job)
+
     def claim_due(self, limit: int = 100) -> list[JobRef]:
         """Overdue jobs, leased to the caller for ``CLAIM_LEASE_S`` (claimed again if not cancelled)."""
         now = time.time()
