@@ -174,6 +174,10 @@ class Registry:
         """All declared subagent names (the closed set of the ``subagent`` metric label)."""
         return tuple(self._by_name)
 
+    def declares(self, name: str) -> bool:
+        """Whether ``name`` is a declared subagent."""
+        return name in self._by_name
+
     def users_of(self, upstream: str) -> tuple[str, ...]:
         """The subagents whose calls go through ``upstream``'s breaker."""
         return tuple(spec.name for spec in self._specs if upstream in spec.upstreams)

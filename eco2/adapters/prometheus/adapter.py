@@ -21,7 +21,7 @@ from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
 
 from eco2.adapters.prometheus.definitions import ChatMetrics, create_metrics
 from eco2.domain.intents import Intent
-from eco2.domain.registry import subagent_names
+from eco2.domain.registry import REGISTRY as SUBAGENTS
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,6 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 _INTENTS = frozenset(i.value for i in Intent)
-_SUBAGENTS = frozenset(subagent_names())
 _TOKEN = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 BREAKER_STATES = {"closed": 0, "half_open": 1, "half-open": 1, "open": 2}
 
@@ -41,7 +40,7 @@ def intent_label(value: str) -> str:
 
 def subagent_label(value: str) -> str:
     """A subagent label value (``unknown`` for anything the registry does not declare)."""
-    return value if value in _SUBAGENTS else "unknown"
+    return value if SUBAGENTS.declares(value) else "unknown"
 
 
 def token_label(value: str) -> str:
