@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from eco2.adapters.kakao.query import parse_message, place_kind
-from eco2.adapters.mois.districts import resolve_district
+from eco2.domain.districts import resolve_district
 from eco2.domain.intents import Intent
 from eco2.domain.subagents import ResultStatus, SubagentResult
 from eco2.intent._lexicon import DEFAULT_LEXICON, Lexicon

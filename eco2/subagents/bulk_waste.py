@@ -20,16 +20,9 @@ from typing import Any
 
 import yaml
 
-from eco2.adapters.mois import (
-    UNLOCATED_NOTE,
-    District,
-    HouseholdWasteRow,
-    MoisHouseholdWaste,
-    candidate_names,
-    resolve_in,
-    same_sido,
-)
+from eco2.adapters.mois import HouseholdWasteRow, MoisHouseholdWaste
 from eco2.adapters.mois.household_waste import DATASET_URL
+from eco2.domain.districts import UNLOCATED_NOTE, District, candidate_names, resolve_in, same_sido
 from eco2.domain.subagents import ResultStatus, Source, SubagentQuery, SubagentResult
 from eco2.ports.geo import RegionLookupPort
 from eco2.ports.subagents import SubagentPort

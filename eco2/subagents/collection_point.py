@@ -19,10 +19,9 @@ from dataclasses import dataclass
 from math import asin, cos, radians, sin, sqrt
 from typing import Any
 
-from eco2.adapters.mois import UNLOCATED_NOTE, District, candidate_names, resolve_in, same_sido
-from eco2.adapters.mois.districts import canonical_sido
 from eco2.adapters.odcloud import CollectionPoint, KecoCollectionPoints, OdcloudClient
 from eco2.adapters.odcloud.collection_points import DATASET_URL
+from eco2.domain.districts import UNLOCATED_NOTE, District, candidate_names, canonical_sido, resolve_in, same_sido
 from eco2.domain.request import GeoPoint
 from eco2.domain.subagents import ResultStatus, Source, SubagentQuery, SubagentResult
 from eco2.errors import UpstreamError

@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 
-from eco2.adapters.mois import District, DistrictResolution, resolve_district, resolve_in
+from eco2.domain.districts import District, DistrictResolution, resolve_district, resolve_in
 from eco2.domain.request import GeoPoint
 from eco2.domain.subagents import SubagentQuery
 from eco2.errors import UpstreamError

@@ -14,10 +14,10 @@ from types import ModuleType
 import pytest
 
 from eco2.adapters.memory.events import MemoryEvents
-from eco2.adapters.mois import UNLOCATED_NOTE
 from eco2.adapters.noop.metrics import NoOpMetricsAdapter
 from eco2.adapters.resilience.breakers import Breakers
 from eco2.config import Secret, Settings
+from eco2.domain.districts import UNLOCATED_NOTE
 from eco2.domain.request import GeoPoint
 from eco2.domain.subagents import ResultStatus, SubagentQuery, SubagentResult
 from eco2.subagents import bulk_waste, collection_point, district

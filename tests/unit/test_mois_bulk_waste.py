@@ -9,10 +9,10 @@ import pytest
 
 from eco2.adapters.datagokr import parse
 from eco2.adapters.memory.events import MemoryEvents
-from eco2.adapters.mois import District, resolve_district
 from eco2.adapters.noop.metrics import NoOpMetricsAdapter
 from eco2.adapters.resilience.breakers import Breakers, CircuitOpenError
 from eco2.config import Secret, Settings
+from eco2.domain.districts import District, resolve_district
 from eco2.domain.subagents import ResultStatus, SubagentQuery, SubagentResult
 from eco2.errors import PermanentError, RetryableError
 from eco2.subagents import bulk_waste
@@ -307,7 +307,7 @@ def test_fee_table_covers_districts_with_sources_and_dates() -> None:
 
 
 def test_district_subagents_resolve_and_name_candidates_alike() -> None:
-    from eco2.adapters.mois import candidate_names, resolve_in
+    from eco2.domain.districts import candidate_names, resolve_in
 
     carried = resolve_in("강남구", "거기서 소파 버리는 법")  # the district came in an earlier turn
     assert carried.district is not None

@@ -10,11 +10,11 @@ import pytest
 
 from eco2.adapters.kakao.geocoder import KakaoGeocoder, KakaoRegionLookup
 from eco2.adapters.memory.events import MemoryEvents
-from eco2.adapters.mois import UNLOCATED_NOTE
 from eco2.adapters.noop.metrics import NoOpMetricsAdapter
 from eco2.adapters.odcloud import KecoCollectionPoints, OdcloudClient
 from eco2.adapters.resilience.breakers import Breakers, CircuitOpenError
 from eco2.config import Secret, Settings
+from eco2.domain.districts import UNLOCATED_NOTE
 from eco2.domain.request import GeoPoint
 from eco2.domain.subagents import ResultStatus, SubagentQuery, SubagentResult
 from eco2.errors import PermanentError, RetryableError

@@ -1,25 +1,9 @@
-"""MOIS (행정안전부) open data: the household-waste disposal API and the administrative district names."""
+"""MOIS (행정안전부) open data: the household-waste disposal API (district names: ``eco2.domain.districts``)."""
 
-from eco2.adapters.mois.districts import (
-    UNLOCATED_NOTE,
-    District,
-    DistrictResolution,
-    candidate_names,
-    resolve_district,
-    resolve_in,
-    same_sido,
-)
 from eco2.adapters.mois.household_waste import HouseholdWastePage, HouseholdWasteRow, MoisHouseholdWaste
 
 __all__ = [
-    "UNLOCATED_NOTE",
-    "District",
-    "DistrictResolution",
     "HouseholdWastePage",
     "HouseholdWasteRow",
     "MoisHouseholdWaste",
-    "candidate_names",
-    "resolve_district",
-    "resolve_in",
-    "same_sido",
 ]

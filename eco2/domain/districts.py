@@ -1,11 +1,12 @@
 """Korean administrative districts (시도 / 시군구), as kept by MOIS, and finding them in a chat message.
 
-Both the MOIS household-waste API (``cond[SGG_NM::LIKE]``) and KECO's collection-point dataset
-(``cond[수거장소(주소)::LIKE]``) are filtered by 시군구 name, so a subagent must turn "강남구 소파" or
-"수원 영통구 장롱" into one district, or know that "중구" alone is ambiguous (six metropolitan cities
-have one) and ask. The names follow the 2026 administrative map, keeping recently renamed ones
-(인천 중구/동구 -> 제물포구·영종구, 서구 -> 서구·검단구; 강원도 -> 강원특별자치도) so data that
-lags behind still matches.
+Pure knowledge, no I/O: shared by the district-scoped subagents (``bulk_waste``, ``collection_point``)
+and the follow-up resolver (``eco2.orchestrator.followup``). Both the MOIS household-waste API
+(``cond[SGG_NM::LIKE]``) and KECO's collection-point dataset (``cond[수거장소(주소)::LIKE]``) are filtered
+by 시군구 name, so a subagent must turn "강남구 소파" or "수원 영통구 장롱" into one district, or know
+that "중구" alone is ambiguous (six metropolitan cities have one) and ask. The names follow the 2026
+administrative map, keeping recently renamed ones (인천 중구/동구 -> 제물포구·영종구, 서구 -> 서구·검단구;
+강원도 -> 강원특별자치도) so data that lags behind still matches.
 """
 
 from __future__ import annotations
