@@ -16,7 +16,7 @@ from eco2.domain.subagents import ResultStatus, SubagentQuery, SubagentResult
 from eco2.prices import COLUMNS, REGIONS, PriceBook, bundled_table, default_resolver
 from eco2.prices.importer import catalog_index, item_key
 from eco2.subagents.context import SubagentContext
-from eco2.subagents.recyclable_price import BUYER_NOTE, RecyclablePrice, build
+from eco2.subagents.recyclable_price.subagent import BUYER_NOTE, RecyclablePrice, build
 from eco2.subagents.runner import SubagentRunner
 from tests.fakes import NOOP_METRICS, NOOP_TELEMETRY
 

@@ -14,7 +14,7 @@ from eco2.bootstrap import bootstrap_inline
 from eco2.config import Settings
 from eco2.domain.subagents import ResultStatus, SubagentResult
 from eco2.ports.llm import AnswerInput
-from eco2.subagents.general import OUT_OF_SCOPE
+from eco2.subagents.general.subagent import OUT_OF_SCOPE
 
 
 class _Chat:
