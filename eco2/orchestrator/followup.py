@@ -17,7 +17,6 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from eco2.adapters.kakao.query import parse_message, place_kind
 from eco2.domain.districts import resolve_district
 from eco2.domain.intents import Intent
 from eco2.domain.subagents import ResultStatus, SubagentResult
@@ -26,6 +25,7 @@ from eco2.intent._text import compact, is_follow_up, normalize, strip_courtesy
 from eco2.rag.retriever import WasteRetriever
 from eco2.subagents.bulk_waste import load_fee_table
 from eco2.subagents.collection_point import find_kind
+from eco2.subagents.location import parse_message, place_kind
 
 _KEYWORD_HITS = Lexicon(DEFAULT_LEXICON).hits
 """The classifier's keyword lexicon: a message naming its own intent ("오늘 날씨 어때?") is no bare follow-up,

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 import pytest
 
 from eco2.adapters.kakao.client import KakaoLocal
-from eco2.adapters.kakao.query import parse_message
 from eco2.adapters.kakao.responses import error_for
 from eco2.adapters.memory.events import MemoryEvents
 from eco2.adapters.noop.metrics import NoOpMetricsAdapter
@@ -21,6 +20,7 @@ from eco2.errors import NotConfiguredError, PermanentError, RetryableError
 from eco2.ports.subagents import SubagentPort
 from eco2.subagents import location
 from eco2.subagents.context import SubagentContext
+from eco2.subagents.location.query import parse_message
 from eco2.subagents.runner import SubagentRunner
 from tests.fakes import NOOP_METRICS, NOOP_TELEMETRY
 from tests.support.fake_kakao import (

@@ -1,7 +1,9 @@
 """Kakao Local (``dapi.kakao.com``): place search for the ``location`` subagent, geocoding both ways.
 
-``client`` speaks the REST API, ``responses`` parses its bodies and errors, ``geocoder`` implements
-``GeocoderPort`` and ``RegionLookupPort`` with caches, and ``query`` turns a Korean chat message into a search.
+``client`` speaks the REST API, ``responses`` parses its bodies and errors, and ``geocoder`` implements
+``GeocoderPort`` and ``RegionLookupPort`` with caches. Shared by ``location``, ``collection_point`` and
+``bulk_waste``; turning a Korean chat message into a search is the ``location`` slice's own business
+(``eco2.subagents.location.query``).
 """
 
 from __future__ import annotations

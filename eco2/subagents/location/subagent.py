@@ -1,6 +1,6 @@
 """The ``location`` subagent: nearby recycling centres, zero-waste shops, refill stations... on Kakao Local.
 
-How a message becomes a search (see ``eco2.adapters.kakao.query``):
+How a message becomes a search (see ``query.py`` beside this module):
 
 - a place named in the message ("강남역 재활용센터") is searched by keyword, region first, in Kakao's
   accuracy order; the user's position, when known, only adds each place's distance;
@@ -18,12 +18,12 @@ from typing import Any
 from urllib.parse import quote
 
 from eco2.adapters.kakao.client import KakaoLocal
-from eco2.adapters.kakao.query import PlaceQuery, parse_message
 from eco2.adapters.kakao.responses import Place, PlaceSearch
 from eco2.domain.request import GeoPoint
 from eco2.domain.subagents import ResultStatus, Source, SubagentQuery, SubagentResult
 from eco2.ports.subagents import SubagentPort
 from eco2.subagents.context import SubagentContext
+from eco2.subagents.location.query import PlaceQuery, parse_message
 from eco2.subagents.unavailable import NotConfigured
 
 NAME = "location"
