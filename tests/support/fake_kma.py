@@ -27,7 +27,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from eco2.adapters.datagokr import RESULT_CODES
-from eco2.adapters.kma.base_times import KST
+from eco2.subagents.weather.kma.base_times import KST
 
 PREFIX = "/1360000/VilageFcstInfoService_2.0"
 KEY = "Ab3+Kd9/xYz0Lm7Qw=="

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from eco2.adapters.kma.digest import Outlook
-from eco2.adapters.kma.korean import outlook_line
 from eco2.localrun import free_port
+from eco2.subagents.weather.kma.digest import Outlook
+from eco2.subagents.weather.korean import outlook_line
 
 ROOT = Path(__file__).resolve().parents[2]
 

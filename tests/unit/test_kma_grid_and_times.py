@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from eco2.adapters.kma.base_times import KST, fcst_base, ncst_base, previous_fcst, previous_ncst
-from eco2.adapters.kma.grid import GridPoint, to_grid
-from eco2.adapters.kma.places import PLACES, SEOUL_CITY_HALL, find_place
+from eco2.subagents.weather.kma.base_times import KST, fcst_base, ncst_base, previous_fcst, previous_ncst
+from eco2.subagents.weather.kma.grid import GridPoint, to_grid
+from eco2.subagents.weather.places import PLACES, SEOUL_CITY_HALL, find_place
 
 
 def kst(year: int, month: int, day: int, hour: int, minute: int = 0) -> datetime:

@@ -11,12 +11,6 @@ from datetime import datetime
 import pytest
 
 from eco2.adapters.datagokr import RESULT_CODES, Outcome, PortalPermanentError, PortalRetryableError
-from eco2.adapters.kma.base_times import KST, ncst_base
-from eco2.adapters.kma.client import KmaClient
-from eco2.adapters.kma.grid import GridPoint
-from eco2.adapters.kma.korean import hour_ranges
-from eco2.adapters.kma.parsing import parse_items
-from eco2.adapters.kma.values import SKY_NAMES, amount, pty_name, wind_direction
 from eco2.adapters.memory.events import MemoryEvents
 from eco2.adapters.noop.metrics import NoOpMetricsAdapter
 from eco2.adapters.resilience.breakers import Breakers, CircuitOpenError
@@ -27,6 +21,12 @@ from eco2.errors import NotConfiguredError, PermanentError, RetryableError
 from eco2.subagents.context import SubagentContext
 from eco2.subagents.runner import SubagentRunner
 from eco2.subagents.weather import KmaWeather, build
+from eco2.subagents.weather.kma.base_times import KST, ncst_base
+from eco2.subagents.weather.kma.client import KmaClient
+from eco2.subagents.weather.kma.grid import GridPoint
+from eco2.subagents.weather.kma.parsing import parse_items
+from eco2.subagents.weather.kma.values import SKY_NAMES, amount, pty_name, wind_direction
+from eco2.subagents.weather.korean import hour_ranges
 from tests.fakes import NOOP_METRICS, NOOP_TELEMETRY
 from tests.support.fake_kma import (
     ENCODED_KEY,

@@ -3,7 +3,7 @@
 Two operations are used, both ``GET`` with ``serviceKey, pageNo, numOfRows, dataType=JSON, base_date,
 base_time, nx, ny``: ``getUltraSrtNcst`` (the latest hourly observation) and ``getVilageFcst`` (the
 short-term forecast, hourly values for about three days). Transport failures are classified by
-:class:`HttpUpstream` (through the ``kma`` breaker); result codes by :mod:`eco2.adapters.kma.parsing`.
+:class:`HttpUpstream` (through the ``kma`` breaker); result codes by :mod:`eco2.subagents.weather.kma.parsing`.
 
 The portal shows every key twice, URL-encoded (``...%2B...%3D%3D``) and decoded (``...+...==``), and users
 paste either. The key is unquoted once (a decoded key has no ``%`` and is unchanged) and requests encodes it
@@ -18,10 +18,10 @@ from datetime import datetime
 from urllib.parse import unquote
 
 from eco2.adapters.http.upstream import HttpUpstream
-from eco2.adapters.kma.base_times import BaseTime, fcst_base, ncst_base, previous_fcst, previous_ncst
-from eco2.adapters.kma.grid import GridPoint
-from eco2.adapters.kma.parsing import Item, parse_items
 from eco2.config import Secret
+from eco2.subagents.weather.kma.base_times import BaseTime, fcst_base, ncst_base, previous_fcst, previous_ncst
+from eco2.subagents.weather.kma.grid import GridPoint
+from eco2.subagents.weather.kma.parsing import Item, parse_items
 
 NCST_OPERATION = "getUltraSrtNcst"
 FCST_OPERATION = "getVilageFcst"

@@ -20,18 +20,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from eco2.adapters.kma.base_times import BaseTime, Clock, kst_now, to_kst
-from eco2.adapters.kma.client import Fetched, KmaClient
-from eco2.adapters.kma.digest import Current, Outlook, current, outlook
-from eco2.adapters.kma.grid import GridPoint, to_grid
-from eco2.adapters.kma.korean import DAY_NAMES, current_line, outlook_line, particles
-from eco2.adapters.kma.places import SEOUL_CITY_HALL, find_place
-from eco2.adapters.kma.values import SNOWY_PTY, pty_name
 from eco2.domain.subagents import ResultStatus, Source, SubagentQuery, SubagentResult
 from eco2.errors import RetryableError, UpstreamError
 from eco2.ports.subagents import SubagentPort
 from eco2.subagents.context import SubagentContext
 from eco2.subagents.unavailable import NotConfigured
+from eco2.subagents.weather.kma.base_times import BaseTime, Clock, kst_now, to_kst
+from eco2.subagents.weather.kma.client import Fetched, KmaClient
+from eco2.subagents.weather.kma.digest import Current, Outlook, current, outlook
+from eco2.subagents.weather.kma.grid import GridPoint, to_grid
+from eco2.subagents.weather.kma.values import SNOWY_PTY, pty_name
+from eco2.subagents.weather.korean import DAY_NAMES, current_line, outlook_line, particles
+from eco2.subagents.weather.places import SEOUL_CITY_HALL, find_place
 
 NAME = "weather"
 SOURCE = Source("기상청 단기예보 조회서비스 (공공데이터포털)", "https://www.data.go.kr/data/15084084/openapi.do")

@@ -14,9 +14,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from eco2.adapters.kma.base_times import KST, BaseTime
-from eco2.adapters.kma.parsing import Item
-from eco2.adapters.kma.values import SNOWY_PTY, Amount, amount, code, number, pty_name, sky_name, wind_direction
+from eco2.subagents.weather.kma.base_times import KST, BaseTime
+from eco2.subagents.weather.kma.parsing import Item
+from eco2.subagents.weather.kma.values import (
+    SNOWY_PTY,
+    Amount,
+    amount,
+    code,
+    number,
+    pty_name,
+    sky_name,
+    wind_direction,
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from eco2.adapters.kma.grid import GridPoint, to_grid
+from eco2.subagents.weather.kma.grid import GridPoint, to_grid
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from eco2.adapters.kma.digest import Current, Outlook
-from eco2.adapters.kma.values import pty_name, sky_name
+from eco2.subagents.weather.kma.digest import Current, Outlook
+from eco2.subagents.weather.kma.values import pty_name, sky_name
 
 DAY_NAMES = {0: "오늘", 1: "내일", 2: "모레"}
 BREEZY_MS = 4.0
