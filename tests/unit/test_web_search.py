@@ -18,11 +18,8 @@ import pytest
 from ddgs.ddgs import DDGS
 from ddgs.exceptions import DDGSException, RatelimitException, TimeoutException
 
-from eco2.adapters.ddgs import DdgsWebSearch
-from eco2.adapters.ddgs.search import BACKENDS, _ddgs_text
 from eco2.adapters.memory.events import MemoryEvents
 from eco2.adapters.noop.metrics import NoOpMetricsAdapter
-from eco2.adapters.openai.web_search import OpenAIWebSearch, clean_url
 from eco2.adapters.resilience.breakers import Breakers, CircuitOpenError
 from eco2.config import Secret, Settings
 from eco2.domain.registry import spec_for
@@ -32,6 +29,8 @@ from eco2.subagents.context import SubagentContext
 from eco2.subagents.runner import SubagentRunner
 from eco2.subagents.unavailable import NotConfigured
 from eco2.subagents.web_search import DdgsSearchSubagent, OpenAISearchSubagent, build
+from eco2.subagents.web_search.ddgs_search import BACKENDS, DdgsWebSearch, _ddgs_text
+from eco2.subagents.web_search.openai_search import OpenAIWebSearch, clean_url
 from tests.fakes import NOOP_METRICS, NOOP_TELEMETRY
 from tests.support.fake_openai_responses import FakeResponses
 

@@ -1,4 +1,4 @@
-"""Text helpers shared by the web search adapters (DuckDuckGo via ddgs, OpenAI's web_search tool)."""
+"""Text helpers shared by the two web search clients (``ddgs_search.py``, ``openai_search.py``) and the summary."""
 
 from __future__ import annotations
 

@@ -25,9 +25,9 @@ import openai
 
 from eco2.adapters.openai.errors import translate as translate_openai
 from eco2.adapters.resilience.breakers import Breakers
-from eco2.adapters.web_text import one_line
 from eco2.config import Secret
 from eco2.errors import PermanentError, RetryableError, UpstreamError
+from eco2.subagents.web_search.text import one_line
 
 UPSTREAM = "openai_web_search"
 """Breaker and metric label of this upstream."""

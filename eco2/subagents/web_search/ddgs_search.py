@@ -24,8 +24,8 @@ from urllib.parse import urlsplit
 from ddgs.exceptions import DDGSException, RatelimitException, TimeoutException
 
 from eco2.adapters.resilience.breakers import Breakers
-from eco2.adapters.web_text import one_line, site
 from eco2.errors import PermanentError, RetryableError
+from eco2.subagents.web_search.text import one_line, site
 
 UPSTREAM = "ddgs"
 """Breaker and metric label of this upstream."""

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from eco2.adapters.ddgs import DdgsWebSearch, WebHit
-from eco2.adapters.openai.web_search import OpenAIWebSearch, WebAnswer
-from eco2.adapters.web_text import site
 from eco2.domain.registry import spec_for
 from eco2.domain.subagents import ResultStatus, Source, SubagentQuery, SubagentResult
 from eco2.ports.subagents import SubagentPort
 from eco2.subagents.context import SubagentContext
 from eco2.subagents.unavailable import NotConfigured
+from eco2.subagents.web_search.ddgs_search import DdgsWebSearch, WebHit
+from eco2.subagents.web_search.openai_search import OpenAIWebSearch, WebAnswer
+from eco2.subagents.web_search.text import site
 
 NAME = "web_search"
 MAX_SHOWN = 3
