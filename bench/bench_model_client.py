@@ -27,8 +27,8 @@ sys.path.insert(0, str(ROOT))
 from langchain_openai import ChatOpenAI  # noqa: E402
 
 from eco2.adapters.openai.answer import OpenAIAnswerWriter  # noqa: E402
+from eco2.adapters.openai.client import sdk_client  # noqa: E402
 from eco2.adapters.openai.intent import IntentOutput, OpenAIIntentClassifier  # noqa: E402
-from eco2.adapters.openai.vision import sdk_client  # noqa: E402
 from eco2.config import Settings  # noqa: E402
 from eco2.intent.offline import OfflineIntentClassifier  # noqa: E402
 from eco2.localrun import stop_process  # noqa: E402

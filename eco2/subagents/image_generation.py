@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from eco2.adapters.openai.client import sdk_client
 from eco2.adapters.openai.images import GeneratedImage, OpenAIImages
-from eco2.adapters.openai.vision import sdk_client
 from eco2.adapters.safe_fetch import sniff
 from eco2.domain.registry import spec_for
 from eco2.domain.subagents import ResultStatus, Source, SubagentQuery, SubagentResult

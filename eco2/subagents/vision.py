@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from eco2.adapters.openai.vision import OpenAIVision, Recognition, sdk_client
+from eco2.adapters.openai.client import sdk_client
+from eco2.adapters.openai.vision import OpenAIVision, Recognition
 from eco2.adapters.safe_fetch import DEFAULT_TIMEOUT_S, FetchedImage, SafeImageFetcher
 from eco2.domain.registry import spec_for
 from eco2.domain.subagents import ResultStatus, Source, SubagentQuery, SubagentResult

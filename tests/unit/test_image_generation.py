@@ -11,9 +11,9 @@ import pytest
 
 from eco2.adapters.memory.events import MemoryEvents
 from eco2.adapters.noop.metrics import NoOpMetricsAdapter
+from eco2.adapters.openai.client import sdk_client
 from eco2.adapters.openai.errors import ContentPolicyError
 from eco2.adapters.openai.images import OpenAIImages
-from eco2.adapters.openai.vision import sdk_client
 from eco2.adapters.resilience.breakers import Breakers, CircuitOpenError
 from eco2.config import Secret, Settings
 from eco2.domain.subagents import ResultStatus, SubagentQuery

@@ -13,7 +13,8 @@ import pytest
 
 from eco2.adapters.memory.events import MemoryEvents
 from eco2.adapters.noop.metrics import NoOpMetricsAdapter
-from eco2.adapters.openai.vision import CATEGORIES, OpenAIVision, sdk_client
+from eco2.adapters.openai.client import sdk_client
+from eco2.adapters.openai.vision import CATEGORIES, OpenAIVision
 from eco2.adapters.resilience.breakers import Breakers, CircuitOpenError
 from eco2.adapters.safe_fetch import FetchedImage, SafeImageFetcher
 from eco2.config import Secret, Settings

@@ -16,9 +16,8 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from eco2.adapters.openai.client import MODEL_BREAKER, Message, llm_run
+from eco2.adapters.openai.client import MODEL_BREAKER, Message, llm_run, sdk_client
 from eco2.adapters.openai.errors import raise_translated
-from eco2.adapters.openai.vision import sdk_client
 from eco2.adapters.resilience.breakers import Breakers
 from eco2.config import Settings
 from eco2.domain.registry import label

@@ -14,8 +14,7 @@ from typing import Literal
 from openai.types.shared_params import ResponseFormatJSONSchema
 from pydantic import BaseModel, Field, ValidationError
 
-from eco2.adapters.openai.client import MODEL_BREAKER, Message, llm_run, translate
-from eco2.adapters.openai.vision import sdk_client
+from eco2.adapters.openai.client import MODEL_BREAKER, Message, llm_run, sdk_client, translate
 from eco2.adapters.resilience.breakers import Breakers
 from eco2.config import Settings
 from eco2.domain.intents import Intent, IntentResult, IntentScore

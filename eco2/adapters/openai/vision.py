@@ -8,8 +8,8 @@ is OpenAI-only; the rest of eco2 (intent, answers) already talks Chat Completion
 The image always travels as a ``data:`` URL of bytes eco2 fetched itself (``eco2.adapters.safe_fetch``),
 so the provider never fetches a user-controlled URL.
 
-``sdk_client`` (shared with ``eco2.adapters.openai.images``) builds the official client; errors are
-translated by ``eco2.adapters.openai.errors`` like every other OpenAI adapter's.
+The official client comes from ``eco2.adapters.openai.client.sdk_client``; errors are translated by
+``eco2.adapters.openai.errors`` like every other OpenAI caller's.
 """
 
 from __future__ import annotations
@@ -24,10 +24,7 @@ from openai.types.chat import ChatCompletion
 from eco2.adapters.openai.errors import raise_translated
 from eco2.adapters.resilience.breakers import Breakers
 from eco2.adapters.safe_fetch import FetchedImage
-from eco2.config import Settings
-from eco2.errors import NotConfiguredError, PermanentError
-
-DEFAULT_BASE_URL = "https://api.openai.com/v1"
+from eco2.errors import PermanentError
 
 CATEGORIES: tuple[str, ...] = (
     "battery",
@@ -88,22 +85,6 @@ class Recognition:
     confidence: float
     description: str
     refused: bool = False
-
-
-def sdk_client(settings: Settings, timeout_s: float, max_retries: int = 0) -> openai.OpenAI:
-    """The official client for ``settings``: explicit base URL, no SDK retries unless asked (the task retries).
-
-    The base URL is passed explicitly so the SDK never falls back to reading the environment itself.
-    Constructing the client does no network I/O.
-    """
-    if settings.openai_api_key is None:
-        raise NotConfiguredError("OPENAI_API_KEY is not set")
-    return openai.OpenAI(
-        api_key=settings.openai_api_key.reveal(),
-        base_url=settings.openai_base_url or DEFAULT_BASE_URL,
-        timeout=timeout_s,
-        max_retries=max_retries,
-    )
 
 
 class OpenAIVision:
