@@ -11,15 +11,16 @@ import pytest
 from eco2.adapters.kakao.geocoder import KakaoGeocoder, KakaoRegionLookup
 from eco2.adapters.memory.events import MemoryEvents
 from eco2.adapters.noop.metrics import NoOpMetricsAdapter
-from eco2.adapters.odcloud import KecoCollectionPoints, OdcloudClient
 from eco2.adapters.resilience.breakers import Breakers, CircuitOpenError
 from eco2.config import Secret, Settings
 from eco2.domain.districts import UNLOCATED_NOTE
 from eco2.domain.request import GeoPoint
 from eco2.domain.subagents import ResultStatus, SubagentQuery, SubagentResult
 from eco2.errors import PermanentError, RetryableError
-from eco2.subagents import collection_point
 from eco2.subagents.collection_point import CollectionPointFinder, find_kind, haversine_km, neighbourhoods
+from eco2.subagents.collection_point import subagent as collection_point
+from eco2.subagents.collection_point.keco import KecoCollectionPoints
+from eco2.subagents.collection_point.odcloud import OdcloudClient
 from eco2.subagents.context import SubagentContext
 from eco2.subagents.runner import SubagentRunner
 from tests.fakes import NOOP_METRICS, NOOP_TELEMETRY

@@ -19,14 +19,14 @@ from dataclasses import dataclass
 from math import asin, cos, radians, sin, sqrt
 from typing import Any
 
-from eco2.adapters.odcloud import CollectionPoint, KecoCollectionPoints, OdcloudClient
-from eco2.adapters.odcloud.collection_points import DATASET_URL
 from eco2.domain.districts import UNLOCATED_NOTE, District, candidate_names, canonical_sido, resolve_in, same_sido
 from eco2.domain.request import GeoPoint
 from eco2.domain.subagents import ResultStatus, Source, SubagentQuery, SubagentResult
 from eco2.errors import UpstreamError
 from eco2.ports.geo import GeocoderPort, RegionLookupPort
 from eco2.ports.subagents import SubagentPort
+from eco2.subagents.collection_point.keco import DATASET_URL, CollectionPoint, KecoCollectionPoints
+from eco2.subagents.collection_point.odcloud import OdcloudClient
 from eco2.subagents.context import SubagentContext
 from eco2.subagents.district import Located, locate, region_lookup
 from eco2.subagents.unavailable import NotConfigured

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from eco2.adapters.odcloud.client import OdcloudClient
+from eco2.subagents.collection_point.odcloud import OdcloudClient
 
 DATASET_PATH = "15106385/v1/uddi:4977d714-dca6-4bda-a10f-9bed30e2ce9c"
 """From the data.go.kr dataset page (15106385, its odcloud Swagger ``namespace=15106385/v1``): each
