@@ -14,7 +14,6 @@ import pytest
 from eco2.adapters.memory.events import MemoryEvents
 from eco2.adapters.noop.metrics import NoOpMetricsAdapter
 from eco2.adapters.openai.client import sdk_client
-from eco2.adapters.openai.vision import CATEGORIES, OpenAIVision
 from eco2.adapters.resilience.breakers import Breakers, CircuitOpenError
 from eco2.adapters.safe_fetch import FetchedImage, SafeImageFetcher
 from eco2.config import Secret, Settings
@@ -24,9 +23,10 @@ from eco2.orchestrator import routing
 from eco2.ports.subagents import SubagentPort
 from eco2.rag.corpus import load_corpus
 from eco2.rag.retriever import WasteRetriever
-from eco2.subagents import vision
 from eco2.subagents.context import SubagentContext
 from eco2.subagents.runner import SubagentRunner
+from eco2.subagents.vision import subagent as vision
+from eco2.subagents.vision.openai_vision import CATEGORIES, OpenAIVision
 from eco2.subagents.waste_rag import WasteRag
 from tests.fakes import NOOP_METRICS, NOOP_TELEMETRY
 from tests.support.fake_openai_images import API_KEY, FakeOpenAIImages

@@ -16,13 +16,13 @@ from __future__ import annotations
 from typing import Protocol
 
 from eco2.adapters.openai.client import sdk_client
-from eco2.adapters.openai.vision import OpenAIVision, Recognition
 from eco2.adapters.safe_fetch import DEFAULT_TIMEOUT_S, FetchedImage, SafeImageFetcher
 from eco2.domain.registry import spec_for
 from eco2.domain.subagents import ResultStatus, Source, SubagentQuery, SubagentResult
 from eco2.ports.subagents import SubagentPort
 from eco2.subagents.context import SubagentContext
 from eco2.subagents.unavailable import NotConfigured
+from eco2.subagents.vision.openai_vision import OpenAIVision, Recognition
 
 NAME = "vision"
 MIN_CONFIDENCE = 0.5
