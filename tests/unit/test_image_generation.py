@@ -13,7 +13,6 @@ from eco2.adapters.memory.events import MemoryEvents
 from eco2.adapters.noop.metrics import NoOpMetricsAdapter
 from eco2.adapters.openai.client import sdk_client
 from eco2.adapters.openai.errors import ContentPolicyError
-from eco2.adapters.openai.images import OpenAIImages
 from eco2.adapters.resilience.breakers import Breakers, CircuitOpenError
 from eco2.config import Secret, Settings
 from eco2.domain.subagents import ResultStatus, SubagentQuery
@@ -23,6 +22,7 @@ from eco2.ports.subagents import SubagentPort
 from eco2.subagents import image_generation
 from eco2.subagents.context import SubagentContext
 from eco2.subagents.image_generation import ImageFiles, build_prompt
+from eco2.subagents.image_generation.openai_images import OpenAIImages
 from eco2.subagents.runner import SubagentRunner
 from tests.fakes import NOOP_METRICS, NOOP_TELEMETRY
 from tests.support.fake_openai_images import API_KEY, FakeOpenAIImages

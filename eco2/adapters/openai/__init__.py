@@ -1,4 +1,5 @@
-"""OpenAI (or any OpenAI-compatible server) through the official client: intent, streamed answers, vision
-and images; what every OpenAI caller shares (the client, error translation).
+"""OpenAI (or any OpenAI-compatible server) through the official client: the chat model's intent and
+streamed answers, and what every OpenAI caller shares (``client.sdk_client``, ``errors``).
 
-Web search through OpenAI's hosted tool belongs to the ``web_search`` slice (``eco2.subagents.web_search``)."""
+Vision, image generation and web search each belong to their subagent's slice (``eco2.subagents.vision``,
+``eco2.subagents.image_generation``, ``eco2.subagents.web_search``)."""

@@ -23,13 +23,13 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from eco2.adapters.openai.client import sdk_client
-from eco2.adapters.openai.images import GeneratedImage, OpenAIImages
 from eco2.adapters.safe_fetch import sniff
 from eco2.domain.registry import spec_for
 from eco2.domain.subagents import ResultStatus, Source, SubagentQuery, SubagentResult
 from eco2.errors import PermanentError
 from eco2.ports.subagents import SubagentPort
 from eco2.subagents.context import SubagentContext
+from eco2.subagents.image_generation.openai_images import GeneratedImage, OpenAIImages
 from eco2.subagents.unavailable import NotConfigured
 
 NAME = "image_generation"
