@@ -21,7 +21,7 @@ from eco2.domain.request import GeoPoint
 from eco2.errors import NotConfiguredError, PermanentError, RetryableError
 from eco2.localrun import free_port
 from eco2.ports.geo import GeocoderPort, Region, RegionLookupPort
-from tests.contract.conftest import implementation
+from tests.contract.conftest import implementation, traits_of
 from tests.support import fake_kakao
 from tests.support.fake_kakao import FakeKakao
 from tests.unit.test_odcloud_collection_point import FakeGeocoder
@@ -46,24 +46,24 @@ def _down(_request: pytest.FixtureRequest) -> KakaoLocal:
 
 
 GEOCODERS = [
-    implementation(KakaoGeocoder, lambda request: KakaoGeocoder(_on_fake(request))),
-    implementation(UnconfiguredGeocoder, lambda _request: kakao_geocoder(Settings(), Breakers())),
-    implementation(FakeGeocoder),
+    implementation(KakaoGeocoder, lambda request: KakaoGeocoder(_on_fake(request)), known="서울 강남구 테헤란로 152"),
+    implementation(UnconfiguredGeocoder, lambda _request: kakao_geocoder(Settings(), Breakers()), known=None),
+    implementation(FakeGeocoder, known="서울특별시 강남구 역삼로 310"),
 ]
+"""Trait ``known``: an address the implementation's world (its fake upstream's data) knows; ``None`` for one
+with no upstream at all, which answers every address with ``NotConfiguredError``."""
+WITH_UPSTREAM = [p for p in GEOCODERS if p.values[0].traits["known"]]
 GEOCODERS_DOWN = [
     implementation(KakaoGeocoder, lambda request: KakaoGeocoder(_down(request)), variant="down"),
     implementation(UnconfiguredGeocoder, lambda _request: kakao_geocoder(Settings(), Breakers())),
     implementation(
-        FakeGeocoder, lambda _request: FakeGeocoder(fail=frozenset({"서울특별시 강남구 역삼로 310"})), variant="down"
+        FakeGeocoder, lambda _request: FakeGeocoder(fail=frozenset({"서울 강남구 테헤란로 152"})), variant="down"
     ),
 ]
 REGION_LOOKUPS = [implementation(KakaoRegionLookup, lambda request: KakaoRegionLookup(_on_fake(request)))]
 REGION_LOOKUPS_DOWN = [
     implementation(KakaoRegionLookup, lambda request: KakaoRegionLookup(_down(request)), variant="down"),
 ]
-
-KNOWN = {KakaoGeocoder: "서울 강남구 테헤란로 152", FakeGeocoder: "서울특별시 강남구 역삼로 310"}
-"""An address each implementation's world knows (its fake upstream's data)."""
 
 ODD_ADDRESSES = {
     "empty": "",
@@ -78,6 +78,12 @@ ODD_ADDRESSES = {
 
 @pytest.fixture(params=GEOCODERS)
 def geocoder(request: pytest.FixtureRequest) -> GeocoderPort:
+    port: GeocoderPort = request.param(request)
+    return port
+
+
+@pytest.fixture(params=WITH_UPSTREAM)
+def geocoder_with_upstream(request: pytest.FixtureRequest) -> GeocoderPort:
     port: GeocoderPort = request.param(request)
     return port
 
@@ -105,8 +111,8 @@ def in_korea(point: GeoPoint) -> bool:
 
 
 # -- GeocoderPort -------------------------------------------------------------------------------------------
-def test_a_known_address_has_its_coordinates(geocoder: GeocoderPort) -> None:
-    address = KNOWN.get(type(geocoder))  # type: ignore[call-overload]
+def test_a_known_address_has_its_coordinates(request: pytest.FixtureRequest, geocoder: GeocoderPort) -> None:
+    address = traits_of(request, "geocoder")["known"]
     if address is None:  # an implementation with no upstream: it says so, as any unconfigured upstream does
         with pytest.raises(NotConfiguredError):
             geocoder.geocode("서울 강남구 테헤란로 152")
@@ -127,16 +133,13 @@ def test_any_string_gets_a_point_none_or_an_upstream_error(geocoder: GeocoderPor
     assert point is None or (isinstance(point, GeoPoint) and in_korea(point))
 
 
-def test_an_address_nobody_knows_is_none_not_an_error(geocoder: GeocoderPort) -> None:
-    if type(geocoder) not in KNOWN:
-        pytest.skip("no upstream: every address is NotConfiguredError (checked above)")
-    assert geocoder.geocode("서울 없는구 없는로 1") is None
+def test_an_address_nobody_knows_is_none_not_an_error(geocoder_with_upstream: GeocoderPort) -> None:
+    assert geocoder_with_upstream.geocode("서울 없는구 없는로 1") is None
 
 
 def test_an_upstream_that_is_down_raises_an_upstream_error(geocoder_down: GeocoderPort) -> None:
-    address = KNOWN.get(type(geocoder_down), "서울 강남구 테헤란로 152")  # type: ignore[call-overload]
     with pytest.raises(UPSTREAM_ERRORS):
-        geocoder_down.geocode(address)
+        geocoder_down.geocode("서울 강남구 테헤란로 152")
 
 
 # -- RegionLookupPort ---------------------------------------------------------------------------------------
