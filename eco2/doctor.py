@@ -92,7 +92,7 @@ def _grpc_health(addr: str, tls: bool) -> Callable[[float], None]:
 
 def _embedded_character(timeout: float) -> None:
     """What a worker without ``ECO2_CHARACTER_GRPC_ADDR`` does: serve the catalogue on loopback, here too."""
-    from eco2.adapters.grpc_character.embedded import EmbeddedCharacterService
+    from eco2.subagents.character.embedded import EmbeddedCharacterService
 
     service = EmbeddedCharacterService()
     try:

@@ -26,7 +26,7 @@ def add_parser(sub: Any) -> None:
 
 def configure(p: argparse.ArgumentParser) -> None:
     """Add this command's arguments to ``p`` (shared by ``eco2`` and ``python -m eco2.cli.character_server``)."""
-    from eco2.adapters.grpc_character.server import DEFAULT_ADDR
+    from eco2.subagents.character.server import DEFAULT_ADDR
 
     p.add_argument(
         "--addr", default=DEFAULT_ADDR, help=f"host:port to listen on (default {DEFAULT_ADDR}; port 0 picks one)"
@@ -41,8 +41,8 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Start the server, print where it listens, and serve until SIGTERM/SIGINT."""
-    from eco2.adapters.grpc_character.catalogue import CatalogueError, load_catalogue
-    from eco2.adapters.grpc_character.server import TlsFiles, run_until_signalled, start_server
+    from eco2.subagents.character.catalogue import CatalogueError, load_catalogue
+    from eco2.subagents.character.server import TlsFiles, run_until_signalled, start_server
 
     if (args.tls_cert is None) != (args.tls_key is None):
         raise ConfigError("--tls-cert and --tls-key go together")

@@ -16,8 +16,8 @@ import pytest
 import redis
 from celery import Celery
 
-from eco2.adapters.grpc_character.server import start_server
 from eco2.localrun import Worker
+from eco2.subagents.character.server import start_server
 from tests.conftest import worker_env
 from tests.support import fake_kakao, fake_kma, fake_mois, fake_odcloud
 from tests.support.fake_openai_images import FakeOpenAIImages

@@ -6,11 +6,11 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from eco2.adapters.grpc_character.client import CharacterClient
-from eco2.adapters.grpc_character.embedded import EmbeddedCharacterService
-from eco2.adapters.grpc_character.server import SERVICE_NAME
 from eco2.adapters.resilience.breakers import Breakers
 from eco2.errors import RetryableError
+from eco2.subagents.character.client import CharacterClient
+from eco2.subagents.character.embedded import EmbeddedCharacterService
+from eco2.subagents.character.server import SERVICE_NAME
 
 
 def health(address: str) -> int:

@@ -1,6 +1,6 @@
 """The character service over real gRPC on loopback: server, health, TLS, client retries and the breaker.
 
-No fakes of gRPC itself: every test starts ``eco2.adapters.grpc_character.server`` on a free port. Test
+No fakes of gRPC itself: every test starts ``eco2.subagents.character.server`` on a free port. Test
 servicers (slow, flaky, counting, malformed) subclass the real one, so the wire, the status codes and the
 deadlines are gRPC's own.
 """
@@ -29,14 +29,14 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from eco2.adapters.grpc_character.catalogue import CatalogueError, load_catalogue, parse_catalogue
-from eco2.adapters.grpc_character.client import CharacterClient
-from eco2.adapters.grpc_character.proto.character.v1 import character_pb2 as pb
-from eco2.adapters.grpc_character.proto.character.v1 import character_pb2_grpc as pb_grpc
-from eco2.adapters.grpc_character.server import SERVICE_NAME, CharacterServicer, TlsFiles, start_server
 from eco2.adapters.resilience.breakers import Breakers, CircuitOpenError
 from eco2.errors import ConfigError, PermanentError, RetryableError
 from eco2.rag.corpus import load_corpus
+from eco2.subagents.character.catalogue import CatalogueError, load_catalogue, parse_catalogue
+from eco2.subagents.character.client import CharacterClient
+from eco2.subagents.character.proto.character.v1 import character_pb2 as pb
+from eco2.subagents.character.proto.character.v1 import character_pb2_grpc as pb_grpc
+from eco2.subagents.character.server import SERVICE_NAME, CharacterServicer, TlsFiles, start_server
 
 CATALOGUE = load_catalogue()
 

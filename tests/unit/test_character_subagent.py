@@ -10,9 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from eco2.adapters.grpc_character.catalogue import parse_catalogue
-from eco2.adapters.grpc_character.embedded import embedded_address
-from eco2.adapters.grpc_character.server import start_server
 from eco2.adapters.memory.events import MemoryEvents
 from eco2.adapters.noop.metrics import NoOpMetricsAdapter
 from eco2.adapters.resilience.breakers import Breakers
@@ -21,6 +18,9 @@ from eco2.domain.subagents import ResultStatus, SubagentQuery, SubagentResult
 from eco2.errors import RetryableError
 from eco2.ports.subagents import SubagentPort
 from eco2.subagents.character import build
+from eco2.subagents.character.catalogue import parse_catalogue
+from eco2.subagents.character.embedded import embedded_address
+from eco2.subagents.character.server import start_server
 from eco2.subagents.context import SubagentContext
 from eco2.subagents.runner import SubagentRunner
 from tests.fakes import NOOP_METRICS, NOOP_TELEMETRY

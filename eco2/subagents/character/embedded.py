@@ -22,8 +22,8 @@ import logging
 import os
 import threading
 
-from eco2.adapters.grpc_character.catalogue import Catalogue, load_catalogue
-from eco2.adapters.grpc_character.server import CharacterServer, start_server
+from eco2.subagents.character.catalogue import Catalogue, load_catalogue
+from eco2.subagents.character.server import CharacterServer, start_server
 
 __all__ = ["EmbeddedCharacterService", "embedded_address"]
 

@@ -21,16 +21,6 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
-from eco2.adapters.grpc_character.catalogue import (
-    ACTION_LABELS,
-    MAX_REWARD_COUNT,
-    Catalogue,
-    CharacterEntry,
-    TermIndex,
-    load_catalogue,
-)
-from eco2.adapters.grpc_character.client import CharacterClient, CharacterInfo, CharacterListing, RewardInfo
-from eco2.adapters.grpc_character.embedded import embedded_address
 from eco2.adapters.resilience.breakers import CircuitOpenError
 from eco2.domain.registry import spec_for
 from eco2.domain.subagents import ResultStatus, Source, SubagentQuery, SubagentResult
@@ -38,6 +28,16 @@ from eco2.errors import RetryableError
 from eco2.ports.subagents import SubagentPort
 from eco2.rag.corpus import WasteItem
 from eco2.rag.retriever import WasteRetriever
+from eco2.subagents.character.catalogue import (
+    ACTION_LABELS,
+    MAX_REWARD_COUNT,
+    Catalogue,
+    CharacterEntry,
+    TermIndex,
+    load_catalogue,
+)
+from eco2.subagents.character.client import CharacterClient, CharacterInfo, CharacterListing, RewardInfo
+from eco2.subagents.character.embedded import embedded_address
 from eco2.subagents.context import SubagentContext
 
 NAME = "character"

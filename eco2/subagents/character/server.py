@@ -24,7 +24,8 @@ from typing import Any
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from eco2.adapters.grpc_character.catalogue import (
+from eco2.errors import ConfigError
+from eco2.subagents.character.catalogue import (
     ACTION_LABELS,
     MAX_REWARD_COUNT,
     REWARD_ACTIONS,
@@ -32,9 +33,8 @@ from eco2.adapters.grpc_character.catalogue import (
     CharacterEntry,
     load_catalogue,
 )
-from eco2.adapters.grpc_character.proto.character.v1 import character_pb2 as pb
-from eco2.adapters.grpc_character.proto.character.v1 import character_pb2_grpc as pb_grpc
-from eco2.errors import ConfigError
+from eco2.subagents.character.proto.character.v1 import character_pb2 as pb
+from eco2.subagents.character.proto.character.v1 import character_pb2_grpc as pb_grpc
 
 log = logging.getLogger(__name__)
 

@@ -28,11 +28,11 @@ from typing import Any, TypeVar
 
 import grpc
 
-from eco2.adapters.grpc_character.catalogue import REWARD_ACTIONS
-from eco2.adapters.grpc_character.proto.character.v1 import character_pb2 as pb
-from eco2.adapters.grpc_character.proto.character.v1 import character_pb2_grpc as pb_grpc
 from eco2.adapters.resilience.breakers import Breakers
 from eco2.errors import PermanentError, RetryableError
+from eco2.subagents.character.catalogue import REWARD_ACTIONS
+from eco2.subagents.character.proto.character.v1 import character_pb2 as pb
+from eco2.subagents.character.proto.character.v1 import character_pb2_grpc as pb_grpc
 
 __all__ = ["RETRYABLE_CODES", "CharacterClient", "CharacterInfo", "CharacterListing", "RewardInfo"]
 

@@ -6,7 +6,7 @@ sorting earns. Served by `eco2 character-server`; called by eco2's `character` s
 
 Regenerate the Python code (from the repository root, with the dev extras installed):
   PATH="$PWD/.venv/bin:$PATH" python -m grpc_tools.protoc -I . --python_out=. --grpc_python_out=. \\
-    --mypy_out=. --mypy_grpc_out=. eco2/adapters/grpc_character/proto/character/v1/character.proto
+    --mypy_out=. --mypy_grpc_out=. eco2/subagents/character/proto/character/v1/character.proto
 
 Errors: INVALID_ARGUMENT for an empty label or code, an unspecified action or a count out of range;
 NOT_FOUND for an unknown character_code. An unknown match_label is not an error: found=false.

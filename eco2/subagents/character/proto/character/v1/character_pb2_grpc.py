@@ -3,7 +3,7 @@
 import grpc
 import warnings
 
-from eco2.adapters.grpc_character.proto.character.v1 import character_pb2 as eco2_dot_adapters_dot_grpc__character_dot_proto_dot_character_dot_v1_dot_character__pb2
+from eco2.subagents.character.proto.character.v1 import character_pb2 as eco2_dot_subagents_dot_character_dot_proto_dot_character_dot_v1_dot_character__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -18,7 +18,7 @@ except ImportError:
 if _version_not_supported:
     raise RuntimeError(
         f'The grpc package installed is at version {GRPC_VERSION},'
-        + ' but the generated code in eco2/adapters/grpc_character/proto/character/v1/character_pb2_grpc.py depends on'
+        + ' but the generated code in eco2/subagents/character/proto/character/v1/character_pb2_grpc.py depends on'
         + f' grpcio>={GRPC_GENERATED_VERSION}.'
         + f' Please upgrade your grpc module to grpcio>={GRPC_GENERATED_VERSION}'
         + f' or downgrade your generated code using grpcio-tools<={GRPC_VERSION}.'
@@ -36,23 +36,23 @@ class CharacterServiceStub:
         """
         self.GetCharacterByMatch = channel.unary_unary(
                 '/character.v1.CharacterService/GetCharacterByMatch',
-                request_serializer=eco2_dot_adapters_dot_grpc__character_dot_proto_dot_character_dot_v1_dot_character__pb2.GetCharacterByMatchRequest.SerializeToString,
-                response_deserializer=eco2_dot_adapters_dot_grpc__character_dot_proto_dot_character_dot_v1_dot_character__pb2.GetCharacterByMatchResponse.FromString,
+                request_serializer=eco2_dot_subagents_dot_character_dot_proto_dot_character_dot_v1_dot_character__pb2.GetCharacterByMatchRequest.SerializeToString,
+                response_deserializer=eco2_dot_subagents_dot_character_dot_proto_dot_character_dot_v1_dot_character__pb2.GetCharacterByMatchResponse.FromString,
                 _registered_method=True)
         self.GetDefaultCharacter = channel.unary_unary(
                 '/character.v1.CharacterService/GetDefaultCharacter',
-                request_serializer=eco2_dot_adapters_dot_grpc__character_dot_proto_dot_character_dot_v1_dot_character__pb2.GetDefaultCharacterRequest.SerializeToString,
-                response_deserializer=eco2_dot_adapters_dot_grpc__character_dot_proto_dot_character_dot_v1_dot_character__pb2.GetDefaultCharacterResponse.FromString,
+                request_serializer=eco2_dot_subagents_dot_character_dot_proto_dot_character_dot_v1_dot_character__pb2.GetDefaultCharacterRequest.SerializeToString,
+                response_deserializer=eco2_dot_subagents_dot_character_dot_proto_dot_character_dot_v1_dot_character__pb2.GetDefaultCharacterResponse.FromString,
                 _registered_method=True)
         self.GetCharacterReward = channel.unary_unary(
                 '/character.v1.CharacterService/GetCharacterReward',
-                request_serializer=eco2_dot_adapters_dot_grpc__character_dot_proto_dot_character_dot_v1_dot_character__pb2.GetCharacterRewardRequest.SerializeToString,
-                response_deserializer=eco2_dot_adapters_dot_grpc__character_dot_proto_dot_character_dot_v1_dot_character__pb2.GetCharacterRewardResponse.FromString,
+                request_serializer=eco2_dot_subagents_dot_character_dot_proto_dot_character_dot_v1_dot_character__pb2.GetCharacterRewardRequest.SerializeToString,
+                response_deserializer=eco2_dot_subagents_dot_character_dot_proto_dot_character_dot_v1_dot_character__pb2.GetCharacterRewardResponse.FromString,
                 _registered_method=True)
         self.ListCharacters = channel.unary_unary(
                 '/character.v1.CharacterService/ListCharacters',
-                request_serializer=eco2_dot_adapters_dot_grpc__character_dot_proto_dot_character_dot_v1_dot_character__pb2.ListCharactersRequest.SerializeToString,
-                response_deserializer=eco2_dot_adapters_dot_grpc__character_dot_proto_dot_character_dot_v1_dot_character__pb2.ListCharactersResponse.FromString,
+                request_serializer=eco2_dot_subagents_dot_character_dot_proto_dot_character_dot_v1_dot_character__pb2.ListCharactersRequest.SerializeToString,
+                response_deserializer=eco2_dot_subagents_dot_character_dot_proto_dot_character_dot_v1_dot_character__pb2.ListCharactersResponse.FromString,
                 _registered_method=True)
 
 
@@ -92,23 +92,23 @@ def add_CharacterServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
             'GetCharacterByMatch': grpc.unary_unary_rpc_method_handler(
                     servicer.GetCharacterByMatch,
-                    request_deserializer=eco2_dot_adapters_dot_grpc__character_dot_proto_dot_character_dot_v1_dot_character__pb2.GetCharacterByMatchRequest.FromString,
-                    response_serializer=eco2_dot_adapters_dot_grpc__character_dot_proto_dot_character_dot_v1_dot_character__pb2.GetCharacterByMatchResponse.SerializeToString,
+                    request_deserializer=eco2_dot_subagents_dot_character_dot_proto_dot_character_dot_v1_dot_character__pb2.GetCharacterByMatchRequest.FromString,
+                    response_serializer=eco2_dot_subagents_dot_character_dot_proto_dot_character_dot_v1_dot_character__pb2.GetCharacterByMatchResponse.SerializeToString,
             ),
             'GetDefaultCharacter': grpc.unary_unary_rpc_method_handler(
                     servicer.GetDefaultCharacter,
-                    request_deserializer=eco2_dot_adapters_dot_grpc__character_dot_proto_dot_character_dot_v1_dot_character__pb2.GetDefaultCharacterRequest.FromString,
-                    response_serializer=eco2_dot_adapters_dot_grpc__character_dot_proto_dot_character_dot_v1_dot_character__pb2.GetDefaultCharacterResponse.SerializeToString,
+                    request_deserializer=eco2_dot_subagents_dot_character_dot_proto_dot_character_dot_v1_dot_character__pb2.GetDefaultCharacterRequest.FromString,
+                    response_serializer=eco2_dot_subagents_dot_character_dot_proto_dot_character_dot_v1_dot_character__pb2.GetDefaultCharacterResponse.SerializeToString,
             ),
             'GetCharacterReward': grpc.unary_unary_rpc_method_handler(
                     servicer.GetCharacterReward,
-                    request_deserializer=eco2_dot_adapters_dot_grpc__character_dot_proto_dot_character_dot_v1_dot_character__pb2.GetCharacterRewardRequest.FromString,
-                    response_serializer=eco2_dot_adapters_dot_grpc__character_dot_proto_dot_character_dot_v1_dot_character__pb2.GetCharacterRewardResponse.SerializeToString,
+                    request_deserializer=eco2_dot_subagents_dot_character_dot_proto_dot_character_dot_v1_dot_character__pb2.GetCharacterRewardRequest.FromString,
+                    response_serializer=eco2_dot_subagents_dot_character_dot_proto_dot_character_dot_v1_dot_character__pb2.GetCharacterRewardResponse.SerializeToString,
             ),
             'ListCharacters': grpc.unary_unary_rpc_method_handler(
                     servicer.ListCharacters,
-                    request_deserializer=eco2_dot_adapters_dot_grpc__character_dot_proto_dot_character_dot_v1_dot_character__pb2.ListCharactersRequest.FromString,
-                    response_serializer=eco2_dot_adapters_dot_grpc__character_dot_proto_dot_character_dot_v1_dot_character__pb2.ListCharactersResponse.SerializeToString,
+                    request_deserializer=eco2_dot_subagents_dot_character_dot_proto_dot_character_dot_v1_dot_character__pb2.ListCharactersRequest.FromString,
+                    response_serializer=eco2_dot_subagents_dot_character_dot_proto_dot_character_dot_v1_dot_character__pb2.ListCharactersResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -136,8 +136,8 @@ class CharacterService:
             request,
             target,
             '/character.v1.CharacterService/GetCharacterByMatch',
-            eco2_dot_adapters_dot_grpc__character_dot_proto_dot_character_dot_v1_dot_character__pb2.GetCharacterByMatchRequest.SerializeToString,
-            eco2_dot_adapters_dot_grpc__character_dot_proto_dot_character_dot_v1_dot_character__pb2.GetCharacterByMatchResponse.FromString,
+            eco2_dot_subagents_dot_character_dot_proto_dot_character_dot_v1_dot_character__pb2.GetCharacterByMatchRequest.SerializeToString,
+            eco2_dot_subagents_dot_character_dot_proto_dot_character_dot_v1_dot_character__pb2.GetCharacterByMatchResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -163,8 +163,8 @@ class CharacterService:
             request,
             target,
             '/character.v1.CharacterService/GetDefaultCharacter',
-            eco2_dot_adapters_dot_grpc__character_dot_proto_dot_character_dot_v1_dot_character__pb2.GetDefaultCharacterRequest.SerializeToString,
-            eco2_dot_adapters_dot_grpc__character_dot_proto_dot_character_dot_v1_dot_character__pb2.GetDefaultCharacterResponse.FromString,
+            eco2_dot_subagents_dot_character_dot_proto_dot_character_dot_v1_dot_character__pb2.GetDefaultCharacterRequest.SerializeToString,
+            eco2_dot_subagents_dot_character_dot_proto_dot_character_dot_v1_dot_character__pb2.GetDefaultCharacterResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -190,8 +190,8 @@ class CharacterService:
             request,
             target,
             '/character.v1.CharacterService/GetCharacterReward',
-            eco2_dot_adapters_dot_grpc__character_dot_proto_dot_character_dot_v1_dot_character__pb2.GetCharacterRewardRequest.SerializeToString,
-            eco2_dot_adapters_dot_grpc__character_dot_proto_dot_character_dot_v1_dot_character__pb2.GetCharacterRewardResponse.FromString,
+            eco2_dot_subagents_dot_character_dot_proto_dot_character_dot_v1_dot_character__pb2.GetCharacterRewardRequest.SerializeToString,
+            eco2_dot_subagents_dot_character_dot_proto_dot_character_dot_v1_dot_character__pb2.GetCharacterRewardResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -217,8 +217,8 @@ class CharacterService:
             request,
             target,
             '/character.v1.CharacterService/ListCharacters',
-            eco2_dot_adapters_dot_grpc__character_dot_proto_dot_character_dot_v1_dot_character__pb2.ListCharactersRequest.SerializeToString,
-            eco2_dot_adapters_dot_grpc__character_dot_proto_dot_character_dot_v1_dot_character__pb2.ListCharactersResponse.FromString,
+            eco2_dot_subagents_dot_character_dot_proto_dot_character_dot_v1_dot_character__pb2.ListCharactersRequest.SerializeToString,
+            eco2_dot_subagents_dot_character_dot_proto_dot_character_dot_v1_dot_character__pb2.ListCharactersResponse.FromString,
             options,
             channel_credentials,
             insecure,
