@@ -1,6 +1,6 @@
 """Builds the implementation behind each registry entry, with its declared factory.
 
-Each subagent module has a ``build(ctx)`` factory named in its registry entry; subagents whose upstream has
+Each subagent package has a ``build(ctx)`` factory named in its registry entry; subagents whose upstream has
 no key or address answer at once without a network call (``NotConfigured``), so the chat still answers.
 Factories do no I/O.
 """

@@ -1,6 +1,6 @@
 """What a subagent factory gets to build its implementation: settings and the shared upstream plumbing.
 
-Each subagent module exposes ``build(ctx: SubagentContext) -> SubagentPort``; ``eco2.subagents.catalog``
+Each subagent package exposes ``build(ctx: SubagentContext) -> SubagentPort``; ``eco2.subagents.catalog``
 calls them. Factories must not do I/O: a subagent whose key is missing returns a ``NotConfigured``
 implementation that answers at once.
 """
