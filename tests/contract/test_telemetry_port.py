@@ -19,11 +19,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from langsmith import Client
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from urllib3.util.retry import Retry
 
 from eco2.adapters.langsmith.adapter import LangSmithTelemetryAdapter
+from eco2.adapters.langsmith.feedback import FeedbackSender
 from eco2.adapters.noop.telemetry import NoOpTelemetryConfig
 from eco2.adapters.otel import current_traceparent
 from eco2.config import Settings
@@ -51,6 +54,23 @@ def tracer_provider() -> Iterator[TracerProvider]:
     provider.add_span_processor(SimpleSpanProcessor(InMemorySpanExporter()))
     yield provider
     provider.shutdown()
+
+
+@pytest.fixture(scope="module")
+def langsmith_down() -> LangSmithTelemetryAdapter:
+    """The adapter wired as ``from_settings`` wires LangSmith alone, on a port where nothing listens.
+
+    Its client is built here only to make the SDK give up at once (``Retry(total=0)``): with its default
+    retries, the upload thread the interpreter waits for at exit would spend seconds on the dead endpoint.
+    What the adapter does with a dead backend is the same either way.
+    """
+    client = Client(
+        api_url=f"http://127.0.0.1:{free_port()}", api_key=KEY, timeout_ms=(500, 500), retry_config=Retry(total=0)
+    )
+    feedback = FeedbackSender(client, "eco2-contract", {"release": "contract", "env": "contract"})
+    return LangSmithTelemetryAdapter(
+        client, project="eco2-contract", default_tags=("env:contract",), root_client=client, feedback=feedback
+    )
 
 
 def _settings(endpoint: str | None = None) -> Settings:
@@ -94,7 +114,7 @@ IMPLEMENTATIONS = [
     ),
     implementation(
         LangSmithTelemetryAdapter,
-        lambda r: _langsmith(r, "langsmith", endpoint=f"http://127.0.0.1:{free_port()}"),
+        lambda r: r.getfixturevalue("langsmith_down"),
         variant="down",
         tracing=True,
         otel=False,
