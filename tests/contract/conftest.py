@@ -75,10 +75,3 @@ def fake_kakao() -> Iterator[FakeKakao]:
     """The local Kakao Local server (address search, coord2regioncode, places)."""
     with FakeKakao() as server:
         yield server
-
-
-def known_violation(request: pytest.FixtureRequest, port: object, cls: type, reason: str) -> None:
-    """Mark this test an expected failure when ``port`` is a ``cls``: an implementation found breaking its
-    port, reported and not fixed here. Strict, so the mark has to go once the implementation is fixed."""
-    if isinstance(port, cls):
-        request.applymarker(pytest.mark.xfail(strict=True, reason=f"{cls.__name__}: {reason}"))

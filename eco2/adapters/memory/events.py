@@ -140,6 +140,8 @@ class MemoryEvents:
                 job.intent = str(data.get("intent", job.intent))
             elif kind is EventType.ERROR:
                 job.status = JobStatus.ERROR
+            elif job.status is JobStatus.QUEUED:
+                job.status = JobStatus.RUNNING  # its first entry: it runs now (the Lua script does the same)
             if fields.get("intent"):
                 job.intent = fields["intent"]
             entry.update(fields)
