@@ -43,6 +43,8 @@ def test_the_rules_name_what_the_architecture_promises() -> None:
     assert any("inward" in name for name in names)
     assert any("Celery" in name for name in names)
     assert any("gateway" in name for name in names)
+    assert any("slices are independent" in name for name in names)
+    assert any("Adapters are shared infrastructure" in name for name in names)
 
 
 def test_a_broken_rule_is_reported(tmp_path: Path) -> None:
