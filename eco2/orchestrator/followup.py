@@ -76,7 +76,8 @@ class Resolution:
     message: str = ""
     """The text subagents read: the message itself, or the question it answers plus the answer."""
     intents: tuple[str, ...] = ()
-    """Set when the message answers the previous turn's question: that turn's intents, not a new guess."""
+    """Set when the classifier's guess would leave the conversation's thread: the intents of the turn whose
+    question this answers, whose item a pronoun points at, or whose kind of item a follow-up names again."""
     carried: tuple[str, ...] = ()
     """Which facts came from earlier turns (``item``, ``district``, ``place``, ``question``), for logs."""
 
