@@ -29,6 +29,7 @@ from eco2.adapters.redis_streams import RedisStreamsEvents
 from eco2.adapters.redis_streams.sessions import RedisSessionQueue
 from eco2.adapters.resilience.breakers import Breakers
 from eco2.config import Settings
+from eco2.dispatch.inline import InlineChatQueue, InlineDeadlines, InlineRounds, InlineTraceCloser, ServiceHandle
 from eco2.domain.registry import REGISTRY
 from eco2.errors import ConfigError
 from eco2.orchestrator.ending import JobEnding
@@ -292,10 +293,8 @@ def bootstrap(
     return container
 
 
-def inline_scheduling(runner: SubagentRunner, handle: Any, max_workers: int = 8) -> Scheduling:
+def inline_scheduling(runner: SubagentRunner, handle: ServiceHandle, max_workers: int = 8) -> Scheduling:
     """The scheduling ports in this process (``eco2.dispatch.inline``), continuing jobs through ``handle``."""
-    from eco2.dispatch.inline import InlineChatQueue, InlineDeadlines, InlineRounds, InlineTraceCloser
-
     return Scheduling(
         InlineRounds(runner, handle, max_workers),
         InlineDeadlines(handle),
@@ -318,7 +317,6 @@ def bootstrap_inline(
 
     from eco2.adapters.memory.events import MemoryEvents
     from eco2.adapters.memory.sessions import MemorySessionQueue
-    from eco2.dispatch.inline import ServiceHandle
 
     settings = settings or Settings.from_env()
     events = overrides.pop("events", None) or MemoryEvents(listener)
