@@ -197,6 +197,7 @@ def in_process_cost(url: str, state: str, n: int = 200) -> tuple[float, float]:
         total = (time.perf_counter() - t0) / n
     finally:
         Pregel.stream, Pregel.get_state = stream, get_state  # type: ignore[method-assign]
+        container.close()
     return total, graph_time[0] / n
 
 

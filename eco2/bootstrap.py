@@ -50,6 +50,12 @@ from eco2.subagents.runner import SubagentRunner
 log = logging.getLogger(__name__)
 
 
+def vars_of(scheduling: Scheduling) -> tuple[object, ...]:
+    """The distinct objects behind the scheduling ports (one object may serve several)."""
+    parts = (scheduling.rounds, scheduling.deadlines, scheduling.queue, scheduling.traces)
+    return tuple({id(part): part for part in parts}.values())
+
+
 @functools.cache
 def process_settings() -> Settings:
     """This process's settings, read from the environment once (the environment does not change under it)."""
@@ -97,6 +103,15 @@ class Container:
     classifier: IntentClassifierPort
     graph: ChatGraph
     telemetry: TelemetryConfigPort
+    scheduling: Scheduling | None = None
+
+    def close(self) -> None:
+        """Release what the scheduling ports hold in this process (the in-process pool and timers)."""
+        parts = () if self.scheduling is None else vars_of(self.scheduling)
+        for part in parts:
+            closer = getattr(part, "close", None)
+            if callable(closer):
+                closer()
 
 
 def redis_client(url: str) -> redis.Redis:
@@ -226,6 +241,7 @@ def bootstrap(
     telemetry: TelemetryConfigPort | None = None,
     on_built: Callable[[Container], None] | None = None,
     client: redis.Redis | None = None,
+    topics: TopicReader | None = None,
 ) -> Container:
     """Build the container; every keyword replaces one default.
 
@@ -259,7 +275,7 @@ def bootstrap(
         writer=writer or default_writer(settings, breakers),
         fallback_writer=ComposerAnswerWriter(),
         metrics=metrics,
-        topics=TopicReader(),
+        topics=topics or TopicReader(),
         history_turns=settings.history_turns,
         summary_max_chars=settings.summary_max_chars,
     )
@@ -287,7 +303,7 @@ def bootstrap(
         ),
         timeout_errors=timeout_errors,
     )
-    container = Container(settings, events, sessions, service, runner, classifier, graph, telemetry)
+    container = Container(settings, events, sessions, service, runner, classifier, graph, telemetry, ports)
     if on_built is not None:
         on_built(container)
     return container

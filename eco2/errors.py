@@ -64,7 +64,7 @@ class UpstreamError(Eco2Error):
     """An external dependency of a subagent (or the LLM) failed.
 
     ``summary`` is what the answer may tell the user about the failure, in Korean and free of secrets
-    ("캐릭터 서비스에 연결할 수 없어요 (host:port)"); the runner puts it in the failed result's ``summary``.
+    ("캐릭터 서비스에 연결할 수 없어요"); the runner puts it in the failed result's ``summary``.
     Empty: the answer names the missing information with a generic reason.
     """
 

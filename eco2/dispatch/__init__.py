@@ -1,1 +1,2 @@
-"""Dispatchers: how subagent rounds are scheduled (a Celery chord, or in-process for ``--inline``)."""
+"""The scheduling ports on Celery (rounds as chords, queued jobs, trace closing; the producer) and in process
+(``--inline``): the only Celery-aware code in ``eco2/``."""

@@ -87,21 +87,36 @@ class InlineDeadlines:
 
     def __init__(self, service: ServiceHandle) -> None:
         self._service = service
-        self._timers: list[threading.Timer] = []
+        self._timers: dict[str, threading.Timer] = {}
+        self._lock = threading.Lock()
 
     def schedule_deadline(self, job: JobRef, delay_s: float) -> None:
         """A daemon timer that expires the job (a no-op for a job that ended by then)."""
-        timer = threading.Timer(delay_s, lambda: self._service().expire(job))
+        timer = threading.Timer(delay_s, self._expire, args=(job,))
         timer.daemon = True
+        with self._lock:
+            previous, self._timers[job.job_id] = self._timers.get(job.job_id), timer
+        if previous is not None:
+            previous.cancel()
         timer.start()
-        self._timers.append(timer)
+
+    def _expire(self, job: JobRef) -> None:
+        with self._lock:
+            self._timers.pop(job.job_id, None)
+        self._service().expire(job)
 
     def cancel_deadline(self, job: JobRef) -> None:
-        """Timers of ended jobs find them finished; nothing to do."""
+        """The job ended: its timer goes (it would only find the job finished)."""
+        with self._lock:
+            timer = self._timers.pop(job.job_id, None)
+        if timer is not None:
+            timer.cancel()
 
     def close(self) -> None:
-        """Cancel the timers."""
-        for timer in self._timers:
+        """Cancel every timer."""
+        with self._lock:
+            timers, self._timers = list(self._timers.values()), {}
+        for timer in timers:
             timer.cancel()
 
 

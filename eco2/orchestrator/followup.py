@@ -7,8 +7,9 @@ hints. And when the last answer was a question back ("어느 시·군·구에서
 ("강남구요", "역삼동이요") continues that question instead of starting a new topic.
 
 Everything here is a pure function of the message and the remembered turns, so it runs the same with or
-without a language model (with one, the answer writer also gets the turns themselves), costs well under a
-millisecond, and is measured by ``bench/eval_conversations.py``.
+without a language model (with one, the answer writer also gets the turns themselves). It reads at most the
+first ``MAX_TEXT_CHARS`` of a message and no pattern of it backtracks, so it costs about a millisecond on any
+input (tests/unit/test_followup.py); its answers are measured by ``bench/eval_conversations.py``.
 """
 
 from __future__ import annotations
@@ -49,10 +50,25 @@ _PARTS = (
     "병뚜껑", "뚜껑", "마개", "캡", "라벨", "스티커", "테이프", "송장", "빨대", "손잡이", "고리", "펌프",
     "스프링", "받침", "포장재", "완충재", "비닐", "케이스", "껍질", "심",
 )  # fmt: skip
-# What a reply to a question back may end with ("강남구요", "역삼동이에요", "서울 중구입니다").
-_ANSWER_ENDING = re.compile(
-    r"(?:에\s*살아요|에\s*살아|에\s*있어요|에서요|에서|이에요|예요|입니다|이요|이고요|요|이야|야|쪽|근처)+[.!~]*$"
-)
+# What a reply to a question back may end with ("강남구요", "역삼동이에요", "서울 중구입니다"), longest first;
+# stripped one at a time from the end, at most a few times (a regex repeating overlapping endings
+# backtracks exponentially on "에서요에서요…").
+_ANSWER_ENDINGS = tuple(
+    sorted(
+        ("에 살아요", "에 살아", "에 있어요", "에서요", "에서", "이에요", "예요", "입니다", "이요", "이고요", "요",
+         "이야", "야", "쪽", "근처"),
+        key=len,
+        reverse=True,
+    )
+)  # fmt: skip
+_MAX_ENDINGS = 3
+MAX_TEXT_CHARS = 200
+"""A follow-up is short; only this much of a message is read (the hot path stays cheap on any input)."""
+# A place a location question can be answered with on its own ("강남역이요", "홍대요"), as opposed to any
+# noun the place parser would try ("고양이" is no 고양시).
+_PLACE_WORD = re.compile(r"^[가-힣]{1,8}(?:역|동|읍|면|리|가|로|길|대|사거리|터미널)$")
+# Not a pronoun for the earlier item: "그건 그렇고" (by the way), "그거 말고" (not that one), "그게 아니라".
+_NOT_ANAPHOR = re.compile(r"그건\s*그렇고|그거\s*말고|그것\s*말고|그게\s*아니라|그건\s*아니고|이건\s*말고")
 _TOKEN = re.compile(r"[가-힣A-Za-z0-9]+")
 # A pronoun for the thing talked about: "그거 씻어야 돼?" is about the earlier item even when it names
 # another one on the way ("그건 신문지에 싸야 돼?"). "그럼"/"근데" only open a follow-up: "그럼 캔은?" is a
@@ -128,14 +144,13 @@ class TopicReader:
 
     def answers_where(self, text: str) -> bool:
         """Whether ``text`` is only a place: the reply to "어느 시·군·구에서…?" ("강남구요", "역삼동이요")."""
-        core = _ANSWER_ENDING.sub("", normalize(text).rstrip("?!. ")).strip()
+        core = _strip_endings(normalize(text[:MAX_TEXT_CHARS]).rstrip("?!.~ "))
         if not core or len(compact(core)) > ANSWER_MAX_CHARS or find_kind(core) or self._bulky.find_items(core):
             return False
         resolution = resolve_district(core)
         if resolution.district or resolution.candidates or resolution.sido:
             return True
-        words = _TOKEN.findall(core)
-        return bool(words) and parse_message(core).region is not None and place_kind(core) is None
+        return _PLACE_WORD.match(compact(core)) is not None and place_kind(core) is None
 
     # -- the turn ----------------------------------------------------------------------------------
     def resolve(self, message: str, intents: Sequence[str], turns: Sequence[Mapping[str, str]]) -> Resolution:
@@ -144,9 +159,14 @@ class TopicReader:
         last = recent[-1] if recent else {}
         if last.get("awaiting") and self.answers_where(message):
             return _reply_to(last, message)
-        text = strip_courtesy(normalize(message))
+        text = strip_courtesy(normalize(message[:MAX_TEXT_CHARS]))
         own_item = self.item(text, intents)
-        anaphor = _ANAPHOR.search(text) is not None
+        anaphor = _ANAPHOR.search(text) is not None and not _NOT_ANAPHOR.search(text)
+        # "이거 스티로폼인데 어떻게 버려?", "이게 비닐이야?": the message says what "this" is; nothing to carry.
+        identified = bool(own_item) and _identifies(own_item, text)
+        anaphor = anaphor and not identified
+        keywords = _KEYWORD_HITS(text)
+        own_topic = bool(keywords - ITEM_INTENTS - {Intent.GENERAL})  # "그건 그렇고 오늘 날씨 어때?"
         keywords = _KEYWORD_HITS(text)
         # A keyword of another kind of question ("오늘 날씨 어때?") starts a topic; "헹궈야 해?" does not.
         short = not own_item and not keywords - ITEM_INTENTS and len(compact(text)) <= SHORT_CHARS
@@ -156,14 +176,14 @@ class TopicReader:
         carried: list[str] = []
         overrides: tuple[str, ...] = ()
         source = _latest_turn(recent, "item")
-        if follow and source and not courtesy:
+        if follow and source and not courtesy and not identified and (anaphor or not own_topic):
             part = self.part_of(source["item"], text) if own_item and not anaphor else ""
             if anaphor or not own_item or part:
                 hints["item"] = part or source["item"]
                 carried.append("item")
-                if intents and intents[0] not in ITEM_INTENTS and anaphor:
+                if intents and intents[0] not in ITEM_INTENTS and anaphor and not own_topic:
                     overrides = _intents_of(source)  # "아까 그거 찌그러뜨려야 돼?" after a weather question
-        if follow and not overrides and not courtesy and last:
+        if follow and not overrides and not courtesy and not own_topic and last:
             overrides = self._same_thread(intents, last, text, own_item, carried)
         wants = set(overrides or intents)
         earlier_district = _latest(recent, "district")
@@ -208,6 +228,7 @@ class TopicReader:
         the message and the hints fill in what they do not.
         """
         facts: dict[str, str] = {"intents": ",".join(intents)}
+        message = message[:MAX_TEXT_CHARS]
         item = self.item(strip_courtesy(normalize(message)), intents) or _result_item(results)
         if not item and set(intents) & ITEM_INTENTS:
             item = hints.get("item", "")  # carried, and still what the conversation is about
@@ -286,8 +307,34 @@ def _result_item(results: Mapping[str, SubagentResult]) -> str:
 
 
 def _result_district(results: Mapping[str, SubagentResult]) -> str:
+    """The district a subagent answered for, unless only the user's position gave it (a fresh position must
+    win next time, and a named district is what the user said)."""
     for name in sorted(DISTRICT_INTENTS):
         result = results.get(name)
-        if result is not None and result.status.usable and result.data.get("district"):
+        if result is None or not result.status.usable or result.data.get("district_from") == "user_location":
+            continue
+        if result.data.get("district"):
             return str(result.data["district"])
     return ""
+
+
+def _strip_endings(text: str) -> str:
+    """``text`` without the reply endings it ends with ("강남구에 살아요" -> "강남구"), a few at most."""
+    core = text.strip()
+    for _ in range(_MAX_ENDINGS):
+        ending = next((e for e in _ANSWER_ENDINGS if compact(core).endswith(compact(e))), "")
+        if not ending:
+            break
+        cut = len(core)
+        for char in reversed(compact(ending)):  # walk back over the ending's letters, skipping spaces
+            cut = core.rindex(char, 0, cut)
+        core = core[:cut].strip()
+    return core
+
+
+def _identifies(item: str, text: str) -> bool:
+    """Whether the message says what "this" is: "이거 스티로폼인데…", "이게 비닐이야?"."""
+    return (
+        re.search(re.escape(item) + r"\s*(?:인데|이야|야|예요|이에요|이냐|이니|이면|라면|인지|이라|라)", text)
+        is not None
+    )

@@ -21,7 +21,7 @@ from eco2.domain.events import StageStatus
 from eco2.domain.subagents import SubagentResult
 from eco2.errors import JobEndedError, UpstreamError
 from eco2.orchestrator import routing
-from eco2.orchestrator.followup import TopicReader
+from eco2.orchestrator.followup import Resolution, TopicReader
 from eco2.orchestrator.memory import remember
 from eco2.orchestrator.outcome import outcome_of
 from eco2.orchestrator.state import ChatState, results_of
@@ -74,7 +74,7 @@ class Nodes:
         started = time.perf_counter()
         result = self.deps.classifier.classify(message, [turn["user"] for turn in turns])
         classified = [(s.intent.value, round(s.confidence, 4)) for s in result.intents]
-        resolution = self.deps.topics.resolve(message, [name for name, _ in classified], turns)
+        resolution = self._resolve(message, [name for name, _ in classified], turns)
         if resolution.intents:  # the reply to a question back: the question's intents, surely
             classified = [(name, 1.0) for name in resolution.intents]
         primary = classified[0][0]
@@ -174,12 +174,16 @@ class Nodes:
         The turn keeps what it was about (item, district, a question it asked back) for follow-ups.
         """
         intents = [entry["intent"] for entry in state.get("intents", [])] or ["general"]
-        topic = self.deps.topics.topic(
-            state.get("query_message") or state["request"]["message"],
-            intents,
-            state.get("hints", {}),
-            results_of(state),
-        )
+        try:
+            topic = self.deps.topics.topic(
+                state.get("query_message") or state["request"]["message"],
+                intents,
+                state.get("hints", {}),
+                results_of(state),
+            )
+        except Exception:  # what a turn was about is a courtesy to the next one: never worth a streamed answer
+            log.warning("could not note what this turn was about; the next one will not lean on it", exc_info=True)
+            topic = {}
         turn = {**topic, "user": state["request"]["message"], "assistant": answer, "intent": intents[0]}
         return remember(
             state.get("turns", []),
@@ -188,6 +192,14 @@ class Nodes:
             self.deps.history_turns,
             self.deps.summary_max_chars,
         )
+
+    def _resolve(self, message: str, intents: list[str], turns: list[dict[str, str]]) -> Resolution:
+        """The follow-up reading of ``message``; the message as it is should the resolver fail."""
+        try:
+            return self.deps.topics.resolve(message, intents, turns)
+        except Exception:
+            log.warning("follow-up resolution failed; the message is read on its own", exc_info=True)
+            return Resolution(message=message)
 
 
 class _FirstToken:

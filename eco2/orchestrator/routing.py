@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from eco2.domain.intents import ALL_INTENTS, Intent
+from eco2.domain.intents import Intent
 from eco2.domain.registry import REGISTRY, spec_for
 from eco2.domain.subagents import FailMode, ResultStatus, SubagentResult
 
@@ -28,11 +28,6 @@ class IntentFeature:
 def feature_of(intent: Intent) -> IntentFeature:
     """The subagents ``intent`` plans and the one it requires, as the registry declares them."""
     return IntentFeature(REGISTRY.serving(intent), REGISTRY.required_for(intent))
-
-
-def intent_feature_map() -> dict[Intent, IntentFeature]:
-    """Every intent's feature (for docs and checks: each intent is served by exactly one subagent)."""
-    return {intent: feature_of(intent) for intent in ALL_INTENTS}
 
 
 def unique(names: Iterable[str]) -> list[str]:

@@ -229,7 +229,7 @@ class ChatService:
     def expire(self, job: JobRef) -> str:
         """The job's deadline passed: end it with a timeout error unless it already ended.
 
-        The ending asks the dispatcher to close the job's trace, as the sweeper's does (see ``close_trace``).
+        The ending asks its trace closer to close the job's trace, as the sweeper's does (see ``close_trace``).
         """
         return self.ending.expire(job)
 
@@ -334,7 +334,10 @@ class ChatService:
         self.ending.end(job, True)
         self._end_trace(job, outcome.status, outcome.intent)
         if self._telemetry.is_enabled():  # here, where the answered job's trace closes: once per answer
-            self._telemetry.record_feedback(job.root_run, retrieval_feedback(state))
+            try:
+                self._telemetry.record_feedback(job.root_run, retrieval_feedback(state))
+            except Exception:  # scores are a courtesy to the dashboards: the answered job stays answered
+                log.warning("could not score the retrieval of job %s", job.job_id, exc_info=True)
         return "done"
 
     def _double_texted(self, request: ChatRequest, session_id: str, ahead: Sequence[str]) -> str:

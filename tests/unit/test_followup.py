@@ -127,3 +127,83 @@ def test_with_a_model_the_follow_up_gets_the_history_and_the_earlier_items_resul
     rag = next(result for result in follow_up.results if result.name == "waste_rag")
     assert rag.status.usable
     assert "[우유팩]" in rag.summary
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    ["에서요" * 40 + "x", "에 살아요" * 60, "요" * 3000, "그거 " * 2000, "😀" * 500, "", "???", "a" * 5000],
+)
+def test_any_message_is_read_in_about_a_millisecond_and_never_raises(reader: TopicReader, hostile: str) -> None:
+    import time
+
+    asked = SubagentResult("bulk_waste", ResultStatus.NEEDS_INPUT, summary="어느 시·군·구?")
+    turns = [_turn(reader, "소파 버리려면?", ["bulk_waste"], bulk_waste=asked)]
+    started = time.perf_counter()
+    reader.resolve(hostile, ["general"], turns)
+    reader.topic(hostile, ["location"], {}, {})
+    assert time.perf_counter() - started < 0.05  # the regex that replaced this took seconds at 70 letters
+
+
+@pytest.mark.parametrize(
+    ("message", "intents"),
+    [
+        ("그건 그렇고 오늘 날씨 어때?", ["weather"]),
+        ("이거 스티로폼인데 어떻게 버려?", ["waste"]),
+        ("이게 비닐이야?", ["waste"]),
+        ("고마워 그거 말고 캔은?", ["waste"]),
+    ],
+)
+def test_a_pronoun_that_is_not_about_the_earlier_item_carries_nothing(
+    reader: TopicReader, message: str, intents: list[str]
+) -> None:
+    turns = [_turn(reader, "페트병 어떻게 버려?", ["waste"])]
+    resolved = reader.resolve(message, intents, turns)
+    assert "item" not in resolved.hints
+    assert resolved.intents == ()
+
+
+def test_a_noun_is_no_reply_to_the_district_question(reader: TopicReader) -> None:
+    assert not reader.answers_where("고양이")
+    assert reader.answers_where("강남역이요")
+
+
+def test_a_district_that_only_the_position_gave_is_not_remembered(reader: TopicReader) -> None:
+    located = SubagentResult(
+        "collection_point",
+        ResultStatus.OK,
+        data={"district": "서울특별시 강남구", "district_from": "user_location", "kind": "폐휴대폰"},
+    )
+    assert "district" not in reader.topic("폐휴대폰 수거함", ["collection_point"], {}, {"collection_point": located})
+    named = SubagentResult(
+        "collection_point", ResultStatus.OK, data={"district": "서울특별시 강남구", "district_from": "message"}
+    )
+    assert reader.topic("강남구 수거함", ["collection_point"], {}, {"collection_point": named})["district"] == (
+        "서울특별시 강남구"
+    )
+
+
+def test_a_failing_resolver_does_not_fail_the_chat() -> None:
+    import json
+    import uuid
+
+    from eco2.bootstrap import bootstrap_inline
+    from eco2.config import Settings
+
+    class Broken(TopicReader):
+        def resolve(self, message: str, intents: object, turns: object) -> Resolution:
+            raise RuntimeError("resolver bug")
+
+        def topic(self, *args: object, **kwargs: object) -> dict[str, str]:
+            raise RuntimeError("resolver bug")
+
+    ends: list[dict[str, str]] = []
+    container, _ = bootstrap_inline(
+        Settings.from_env({"ECO2_LLM_PROVIDER": "offline"}),
+        listener=lambda _job, fields: ends.append(fields) if fields.get("type") in {"done", "error"} else None,
+        topics=Broken(),
+    )
+    session = uuid.uuid4().hex
+    for message in ("페트병 어떻게 버려?", "그거 씻어야 돼?"):
+        container.service.accept((), {"job_id": uuid.uuid4().hex, "message": message, "session_id": session})
+    assert [end["type"] for end in ends] == ["done", "done"]
+    assert "페트병" in json.loads(ends[0]["data"])["answer"] or "생수병" in json.loads(ends[0]["data"])["answer"]

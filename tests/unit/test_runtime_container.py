@@ -24,7 +24,10 @@ def test_the_production_container_uses_one_redis_client(tmp_path: Path, monkeypa
     monkeypatch.setattr(runtime, "redis_client", counting)
     monkeypatch.setattr("eco2.bootstrap.redis_client", counting)
     runtime.reset()  # the settings of this (test) process are read again, from the environment set above
-    container = runtime.default_factory()
+    try:
+        container = runtime.default_factory()
+    finally:
+        runtime.reset()  # and not kept for later tests, whose environment is another
     assert len(made) == 1
     deadlines = container.service.ending._deadlines  # type: ignore[attr-defined]
     assert deadlines._client is made[0]

@@ -105,7 +105,7 @@ def test_the_model_hears_what_a_subagent_said_when_it_found_nothing_or_failed() 
 
     empty = SubagentResult("general", ResultStatus.EMPTY, summary=OUT_OF_SCOPE)
     failed = SubagentResult(
-        "character", ResultStatus.FAILED, summary="캐릭터 서비스에 연결할 수 없어요 (10.0.0.9:50051)."
+        "character", ResultStatus.FAILED, summary="캐릭터 서비스에 연결할 수 없어요. (10.0.0.9:50051)"
     )
     asked = AnswerInput(message="주식 뭐 사?", intents=("general",), results=(empty, failed), missing=("character",))
     question = build_messages(asked)[-1]["content"]

@@ -93,7 +93,10 @@ def test_in_a_chat_each_stage_appears_once_the_slow_one_live_the_fast_one_with_t
         classifier=KeywordClassifier(),
         writer=ListWriter(),
     )
-    assert container.service.accept((), {"job_id": "chat", "message": "페트병 어떻게 버려?"}) == "started"
+    try:
+        assert container.service.accept((), {"job_id": "chat", "message": "페트병 어떻게 버려?"}) == "started"
+    finally:
+        container.close()
     events = entries(streams, "chat")
     assert events[-1]["type"] == "done"
     rag, weather = stages(events, "waste_rag"), stages(events, "weather")

@@ -95,7 +95,7 @@ def _missing_sentence(results: tuple[SubagentResult, ...], missing: tuple[str, .
         result = by_name.get(name)
         reason = _REASONS.get(result.status, "가져오지 못했어요") if result else "가져오지 못했어요"
         if result is not None and result.status in (ResultStatus.FAILED, ResultStatus.TIMEOUT) and result.summary:
-            reason = result.summary.strip()  # its own words: "캐릭터 서비스에 연결할 수 없어요 (host:port)…"
+            reason = result.summary.strip()  # its own words: "캐릭터 서비스에 연결할 수 없어요…"
         lines.append(f"- {label(name)}: {reason}")
     return "참고로 다음 정보는 이번 답변에 담지 못했어요.\n" + "\n".join(lines)
 

@@ -9,9 +9,9 @@ character. What the character is, says and earns comes from ``character.v1.Chara
 With ``ECO2_CHARACTER_GRPC_ADDR`` set it calls that service (``eco2 character-server``; the Helm chart sets
 it); unset, each process serves the bundled catalogue itself on loopback (``embedded.py``), so the default
 setup answers character questions with nothing else running. When the service cannot be reached the
-client's errors reach the runner carrying a sentence for the user, "캐릭터 서비스에 연결할 수 없어요
-(host:port)", and the runner reports ``failed`` with it as the summary (fail mode open: the answer goes on
-without characters).
+client's errors reach the runner carrying a sentence for the user, "캐릭터 서비스에 연결할 수 없어요" (not the
+address: the error and the breaker's log have it), and the runner reports ``failed`` with it as the summary
+(fail mode open: the answer goes on without characters).
 """
 
 from __future__ import annotations
@@ -83,6 +83,10 @@ def build(ctx: SubagentContext) -> SubagentPort:
     return CharacterSubagent(client)
 
 
+UNREACHABLE = "캐릭터 서비스에 연결할 수 없어요. 잠시 후 다시 물어봐 주세요."
+"""What a character question hears when the service cannot be reached (its address goes to the log)."""
+
+
 class CharacterSubagent:
     """Implements ``SubagentPort`` for ``character``."""
 
@@ -111,7 +115,9 @@ class CharacterSubagent:
             raise CircuitOpenError(str(exc), summary=self._unreachable()) from exc
 
     def _unreachable(self) -> str:
-        return f"캐릭터 서비스에 연결할 수 없어요 ({self._client.target}). 잠시 후 다시 물어봐 주세요."
+        # Not the address: in a cluster it is an internal service name, which users and the answer model
+        # have no use for; the error and the breaker's log line carry it for operators.
+        return UNREACHABLE
 
     def _introduce(self, query: SubagentQuery) -> SubagentResult:
         names, keywords = self._term_indexes()
