@@ -50,7 +50,7 @@ from eco2.subagents.runner import SubagentRunner
 log = logging.getLogger(__name__)
 
 
-def vars_of(scheduling: Scheduling) -> tuple[object, ...]:
+def _parts_of(scheduling: Scheduling) -> tuple[object, ...]:
     """The distinct objects behind the scheduling ports (one object may serve several)."""
     parts = (scheduling.rounds, scheduling.deadlines, scheduling.queue, scheduling.traces)
     return tuple({id(part): part for part in parts}.values())
@@ -107,7 +107,7 @@ class Container:
 
     def close(self) -> None:
         """Release what the scheduling ports hold in this process (the in-process pool and timers)."""
-        parts = () if self.scheduling is None else vars_of(self.scheduling)
+        parts = () if self.scheduling is None else _parts_of(self.scheduling)
         for part in parts:
             closer = getattr(part, "close", None)
             if callable(closer):

@@ -159,6 +159,12 @@ class Registry:
         if len(set(names)) != len(names):
             raise ValueError(f"a subagent is declared twice: {names}")
         self._specs, self._by_name = specs, {spec.name: spec for spec in specs}
+        # Read for every message (planning, the round's verdict): derived once per set of entries.
+        self._own = {intent: tuple(s.name for s in specs if intent in s.serves) for intent in Intent}
+        self._serving = {
+            intent: (*own, *(s.name for s in specs if intent in s.enriches and s.name not in own))
+            for intent, own in self._own.items()
+        }
 
     def __iter__(self) -> Iterator[SubagentSpec]:
         return iter(self._specs)
@@ -184,12 +190,11 @@ class Registry:
 
     def serving(self, intent: Intent) -> tuple[str, ...]:
         """The subagents an intent plans: the one whose answer it is, then those that add to it."""
-        own = [spec.name for spec in self._specs if intent in spec.serves]
-        return (*own, *(spec.name for spec in self._specs if intent in spec.enriches and spec.name not in own))
+        return self._serving[intent]
 
     def required_for(self, intent: Intent) -> str:
         """The subagent an intent's answer cannot do without (exactly one serves each intent)."""
-        own = [spec.name for spec in self._specs if intent in spec.serves]
+        own = self._own[intent]
         if len(own) != 1:
             raise LookupError(f"intent {intent.value} is served by {own or 'no subagent'}; exactly one must serve it")
         return own[0]

@@ -42,6 +42,19 @@ class RecordingDispatcher:
         self.closed.append((job.job_id, outcome, error))
 
 
+def ending_with(events: MemoryEvents, dispatcher: RecordingDispatcher) -> JobEnding:
+    """A job ending whose deadlines, queue and trace closing are all ``dispatcher``; 3 s jobs."""
+    return JobEnding(
+        events,
+        MemorySessionQueue(),
+        deadlines=dispatcher,
+        queue=dispatcher,
+        traces=dispatcher,
+        metrics=NOOP_METRICS,
+        job_timeout_s=3,
+    )
+
+
 def running(events: MemoryEvents, job_id: str) -> None:
     events.open(job_id).stage("intent", StageStatus.STARTED)
 
@@ -52,15 +65,7 @@ def last_event(events: MemoryEvents, job_id: str) -> dict[str, str]:
 
 def test_an_expired_traced_job_asks_for_its_trace_to_be_closed() -> None:
     events, dispatcher = MemoryEvents(), RecordingDispatcher()
-    ending = JobEnding(
-        events,
-        MemorySessionQueue(),
-        deadlines=dispatcher,
-        queue=dispatcher,
-        traces=dispatcher,
-        metrics=NOOP_METRICS,
-        job_timeout_s=3,
-    )
+    ending = ending_with(events, dispatcher)
     running(events, "slow")
     assert ending.expire(JobRef("slow", "job:slow", root_run=ROOT)) == "expired"
     assert json.loads(last_event(events, "slow")["data"])["code"] == "timeout"
@@ -73,15 +78,7 @@ def test_an_expired_traced_job_asks_for_its_trace_to_be_closed() -> None:
 @pytest.mark.parametrize("root_run", [None, ROOT])
 def test_nothing_is_closed_for_an_untraced_or_already_finished_job(root_run: str | None) -> None:
     events, dispatcher = MemoryEvents(), RecordingDispatcher()
-    ending = JobEnding(
-        events,
-        MemorySessionQueue(),
-        deadlines=dispatcher,
-        queue=dispatcher,
-        traces=dispatcher,
-        metrics=NOOP_METRICS,
-        job_timeout_s=3,
-    )
+    ending = ending_with(events, dispatcher)
     if root_run is None:
         running(events, "j")
         assert ending.expire(JobRef("j", "job:j")) == "expired"
@@ -93,15 +90,7 @@ def test_nothing_is_closed_for_an_untraced_or_already_finished_job(root_run: str
 
 def test_a_broker_that_refuses_the_close_does_not_fail_the_sweep() -> None:
     events, dispatcher = MemoryEvents(), RecordingDispatcher(fail_close=True)
-    ending = JobEnding(
-        events,
-        MemorySessionQueue(),
-        deadlines=dispatcher,
-        queue=dispatcher,
-        traces=dispatcher,
-        metrics=NOOP_METRICS,
-        job_timeout_s=3,
-    )
+    ending = ending_with(events, dispatcher)
     running(events, "slow")
     assert ending.expire(JobRef("slow", "job:slow", root_run=ROOT)) == "expired"
     assert last_event(events, "slow")["type"] == "error"
